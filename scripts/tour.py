@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""The tour: walks the chapter stage by stage, runs each program, and measures its lesson live.
+
+Started by scripts/tour, which installs what is missing and builds first. By hand:
+
+    /usr/bin/python3 scripts/tour.py [--stage 02] [--lang zh-CN] [--build-dir build/release]
+
+Every process the tour starts is stopped before it exits; the exit status is non-zero if any
+stage misbehaved (a wrong answer, a missing lesson, a crash).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.server
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support import procfs  # noqa: E402  (shared with the test suite)
+from support.client import Client  # noqa: E402
+from support.reference import answer  # noqa: E402
+from support.server import ServerProcess  # noqa: E402
+
+from tour_text import TEXT  # noqa: E402
+
+
+@dataclasses.dataclass
+class Row:
+    stage: str
+    lesson: str
+    measured: str
+    ok: bool
+
+
+class Tour:
+    def __init__(self, bin_dir: pathlib.Path, lang: str):
+        self.bin_dir = bin_dir
+        self.text = TEXT[lang]
+        self.servers: list[ServerProcess] = []
+        self.started = time.monotonic()
+
+    def t(self, key: str, **values) -> str:
+        return self.text[key].format(**values)
+
+    def say(self, key: str, **values) -> None:
+        print(self.t(key, **values), flush=True)
+
+    def show(self, line: str) -> None:
+        print(f"    {line}", flush=True)
+
+    def start(self, program: str, env: dict[str, str] | None = None,
+              wrapper: list[str] | None = None) -> ServerProcess:
+        server = ServerProcess(self.bin_dir / program, env=env, wrapper=wrapper or [])
+        self.servers.append(server)
+        self.show(f"$ {program} --port 0   ->   listening on {server.host}:{server.port}")
+        return server
+
+    def stop_all(self) -> list[str]:
+        """Stops every server started; returns complaints (a server that did not stop cleanly)."""
+        complaints = []
+        for server in self.servers:
+            try:
+                if server.alive():
+                    server.stop(timeout=5)
+                    if server.returncode != 0:
+                        complaints.append(f"{server.program.name}: exit {server.returncode}")
+                elif server.returncode is None:
+                    complaints.append(f"{server.program.name}: died ({server.proc.returncode})")
+            except AssertionError as e:
+                complaints.append(str(e))
+            finally:
+                server.close()
+        self.servers.clear()
+        return complaints
+
+
+# Stage 01 --------------------------------------------------------------------------------------
+
+class _PageHandler(http.server.BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self):
+        self.wfile.write(self.page)
+
+    def log_message(self, *args):
+        pass
+
+
+def tour_01(tour: Tour) -> Row:
+    body = b"".join(b"line %05d of a page served on loopback\n" % i for i in range(6000))
+    page = (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+            % len(body)) + body
+    _PageHandler.page = page
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _PageHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = httpd.server_address[1]
+        tour.say("01.run", port=port)
+        started = time.monotonic()
+        result = subprocess.run([str(tour.bin_dir / "01-blocking-client"), "--port", str(port),
+                                 "127.0.0.1", "/"], capture_output=True, timeout=30)
+        took = time.monotonic() - started
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    for line in result.stdout.split(b"\r\n")[:3]:
+        tour.show(line.decode(errors="replace"))
+    tour.show("...")
+    ok = result.returncode == 0 and result.stdout == page
+    measured = tour.t("01.measured", bytes=len(result.stdout), ms=took * 1000)
+    tour.say("01.lesson", measured=measured)
+    if not ok:
+        tour.show(f"!! exit {result.returncode}, {len(result.stdout)} of {len(page)} bytes, "
+                  f"stderr: {result.stderr.decode(errors='replace')}")
+    return Row("01-blocking-client", tour.t("01.row"), measured, ok)
+
+
+# Stage 02 --------------------------------------------------------------------------------------
+
+def talk(tour: Tour, clients: list[Client], lines_per_client: int = 2) -> bool:
+    """Each client sends a few lines; every answer is shown and checked."""
+    ok = True
+    for round_ in range(lines_per_client):
+        for n, c in enumerate(clients, 1):
+            line = b"Hello from client %d, line %d\n" % (n, round_ + 1)
+            c.send(line)
+            got = c.recv_exactly(len(line), timeout=5)
+            ok &= got == answer(line, ended=False)
+            tour.show(f"client {n}: {line.decode().strip():32} -> {got.decode().strip()}")
+    return ok
+
+
+def tour_02(tour: Tour) -> Row:
+    tour.say("02.run")
+    server = tour.start("02-fork-server")
+    clients = [Client(server.address) for _ in range(3)]
+    ok = talk(tour, clients)
+    kids = procfs.children(server.pid)
+    tour.show(f"$ ps --ppid {server.pid}: {len(kids)} child processes, "
+              f"{sum(procfs.rss_bytes(k) for k in kids) // 1024} KiB resident in all")
+    for k in kids:
+        tour.show(f"    pid {k}  state {procfs.state(k)}  rss {procfs.rss_bytes(k) // 1024} KiB")
+    for c in clients:
+        c.close()
+    reaped = procfs.wait_until(lambda: not procfs.children(server.pid), 3)
+    tour.show(tour.t("02.reaped") if reaped else "!! children left behind")
+    ok &= len(kids) == 3 and bool(reaped)
+    measured = tour.t("02.measured", children=len(kids))
+    tour.say("02.lesson", measured=measured)
+    return Row("02-fork-server", tour.t("02.row"), measured, ok)
+
+
+STAGES = {
+    "01": tour_01,
+    "02": tour_02,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", action="append", default=[],
+                        help="run only this stage (01, 02, ...); repeatable")
+    parser.add_argument("--lang", choices=sorted(TEXT), default="en")
+    parser.add_argument("--build-dir", default=str(REPO / "build" / "release"))
+    args = parser.parse_args()
+    wanted = [s.split("-")[0] for s in args.stage] or list(STAGES)
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        parser.error(f"no such stage {unknown}; stages: {', '.join(STAGES)}")
+
+    tour = Tour(pathlib.Path(args.build_dir) / "bin", args.lang)
+    tour.say("intro")
+    rows: list[Row] = []
+    try:
+        for i, number in enumerate(wanted, 1):
+            elapsed = time.monotonic() - tour.started
+            print(f"\n[{i}/{len(wanted)}] {tour.t(number + '.title')}  ({elapsed:.0f} s)",
+                  flush=True)
+            try:
+                rows.append(STAGES[number](tour))
+            except Exception as e:  # a stage that misbehaves fails the tour, after cleanup
+                tour.show(f"!! {type(e).__name__}: {e}")
+                rows.append(Row(number, tour.t(number + ".row"), "error", False))
+            for complaint in tour.stop_all():
+                tour.show(f"!! {complaint}")
+                rows[-1].ok = False
+    finally:
+        tour.stop_all()
+
+    print("\n" + tour.t("summary"))
+    width = max(len(r.stage) for r in rows)
+    for r in rows:
+        mark = "ok" if r.ok else "FAILED"
+        print(f"  {r.stage:<{width}}  {mark:6}  {r.lesson}: {r.measured}")
+    failed = [r.stage for r in rows if not r.ok]
+    took = time.monotonic() - tour.started
+    print("\n" + (tour.t("failed", stages=", ".join(failed)) if failed
+                  else tour.t("done", seconds=took)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

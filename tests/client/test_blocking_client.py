@@ -1,0 +1,148 @@
+"""Stage 01 against a real HTTP server (Python's http.server) on 127.0.0.1 and on ::1.
+
+The server's handler writes a fixed response byte for byte, so the test can demand that the
+client's stdout is exactly those bytes, headers included.
+"""
+from __future__ import annotations
+
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from conftest import program_path
+
+PROGRAM = "01-blocking-client"
+BODY_5_MIB = bytes(range(256)) * (5 * 4096)
+
+
+def raw_response(body: bytes) -> bytes:
+    return (b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
+PAGES = {
+    "/": raw_response(b"<html>hello from the test server</html>\n"),
+    "/big": raw_response(BODY_5_MIB),
+    "/empty": raw_response(b""),
+}
+
+
+class FixedResponseHandler(http.server.BaseHTTPRequestHandler):
+    """Answers each path with the exact bytes in PAGES and records what it was asked."""
+
+    def do_GET(self):
+        self.server.requests.append((self.requestline, dict(self.headers)))
+        self.wfile.write(PAGES.get(self.path, b"HTTP/1.0 404 Not Found\r\n\r\n"))
+        self.close_connection = True
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+
+class QuietHTTPServer(http.server.HTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that stops reading (the /dev/full test) breaks the pipe: expected there.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class HTTPServerV6(QuietHTTPServer):
+    address_family = socket.AF_INET6
+
+
+@pytest.fixture(params=["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
+def http_server(request):
+    cls = HTTPServerV6 if ":" in request.param else QuietHTTPServer
+    server = cls((request.param, 0), FixedResponseHandler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def fetch(bin_dir, *args, timeout=30):
+    return subprocess.run([str(program_path(bin_dir, PROGRAM)), *args], capture_output=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("path", ["/", "/empty", "/big"])
+def test_response_is_copied_to_stdout_byte_for_byte(bin_dir, http_server, path):
+    host, port = http_server.server_address[:2]
+    result = fetch(bin_dir, "--port", str(port), host, path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == PAGES[path]
+    assert result.stderr == b""
+
+
+def test_request_is_a_get_with_the_host_header(bin_dir, http_server):
+    host, port = http_server.server_address[:2]
+    assert fetch(bin_dir, "--port", str(port), host, "/").returncode == 0
+    requestline, headers = http_server.requests[0]
+    assert requestline == "GET / HTTP/1.0"
+    shown = f"[{host}]" if ":" in host else host
+    assert headers["Host"] == f"{shown}:{port}"
+
+
+def test_host_name_is_resolved_and_every_address_tried(bin_dir):
+    # "localhost" may resolve to ::1 and 127.0.0.1; only the IPv4 one listens here, so the
+    # client must move on from an address that refuses to the next one.
+    server = QuietHTTPServer(("127.0.0.1", 0), FixedResponseHandler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = fetch(bin_dir, "--port", str(server.server_address[1]), "localhost", "/")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == PAGES["/"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_unresolvable_host_fails_with_one_line_and_nothing_on_stdout(bin_dir):
+    result = fetch(bin_dir, "no-such-host.invalid")
+    assert result.returncode != 0
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{PROGRAM}: lookup no-such-host.invalid: ")
+
+
+def test_refused_port_fails_with_one_line_and_nothing_on_stdout(bin_dir):
+    with socket.socket() as s:  # a port that was free a moment ago and has no listener
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = fetch(bin_dir, "--port", str(port), "127.0.0.1")
+    assert result.returncode != 0
+    assert result.stdout == b""
+    assert result.stderr.decode() == f"{PROGRAM}: connect 127.0.0.1:{port}: Connection refused\n"
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http", "", "-5"])
+def test_bad_port_fails_with_one_line_and_nothing_on_stdout(bin_dir, port):
+    result = fetch(bin_dir, "--port", port, "127.0.0.1")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and f"bad port '{port}'" in lines[0]
+
+
+def test_failure_to_write_stdout_is_an_error_not_silence(bin_dir, http_server):
+    host, port = http_server.server_address[:2]
+    with open("/dev/full", "wb") as full:  # every write fails with ENOSPC
+        result = subprocess.run([str(program_path(bin_dir, PROGRAM)), "--port", str(port), host,
+                                 "/big"], stdout=full, stderr=subprocess.PIPE, timeout=30)
+    assert result.returncode == 1
+    assert b"write stdout: No space left on device" in result.stderr
+
+
+def test_help_describes_the_command_line(bin_dir):
+    result = fetch(bin_dir, "--help")
+    assert result.returncode == 0
+    assert result.stdout.decode().startswith(f"usage: {PROGRAM} [--port PORT] [HOST [PATH]]")

@@ -1,0 +1,101 @@
+"""Fixtures shared by every pytest suite: which build to test, which stages, running servers."""
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+
+import pytest
+
+import stages
+from support.server import ServerProcess
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--build-dir", default=os.environ.get("BUILD_DIR", str(REPO / "build")),
+                     help="CMake build directory whose bin/ holds the stage programs")
+    parser.addoption("--stage", action="append", default=[],
+                     help="run only these stages (02, 05, 05-poll, ...); repeatable or "
+                          "comma-separated; default: every stage in tests/stages.py")
+
+
+def pytest_generate_tests(metafunc):
+    if "stage" in metafunc.fixturenames:
+        patterns = [p for opt in metafunc.config.getoption("stage") for p in opt.split(",") if p]
+        chosen = stages.select(patterns)
+        metafunc.parametrize("stage", chosen, ids=[s.id for s in chosen])
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked stage_specific(only=[...]) or stage_specific(never=[...]) is about some
+    stages only (a lesson of the chapter, or a bug of the book's version of that stage): it runs
+    for those and is deselected, not skipped, for the others."""
+    kept, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("stage_specific")
+        stage = getattr(item, "callspec", None) and item.callspec.params.get("stage")
+        if marker and stage is not None:
+            only = marker.kwargs.get("only")
+            never = marker.kwargs.get("never", ())
+            wanted = (only is None or stage.number in only) and stage.number not in never
+            (kept if wanted else deselected).append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def bin_dir(request) -> pathlib.Path:
+    path = pathlib.Path(request.config.getoption("build_dir")).resolve() / "bin"
+    assert path.is_dir(), f"{path} does not exist: build first (cmake --build build)"
+    return path
+
+
+def program_path(bin_dir: pathlib.Path, program: str) -> pathlib.Path:
+    path = bin_dir / program
+    # A stage in the list that the build did not produce is a failure, never a skip.
+    assert path.exists(), f"{path} was not built"
+    return path
+
+
+@pytest.fixture
+def start_server(stage, bin_dir):
+    """Factory: start_server(**options) -> ServerProcess for the current stage. Every server it
+    started must stop on SIGTERM with exit status 0 and no sanitizer report."""
+    started: list[ServerProcess] = []
+
+    def start(**options) -> ServerProcess:
+        env = dict(stage.env)
+        env.update(options.pop("env", {}))
+        server = ServerProcess(program_path(bin_dir, stage.program), env=env, **options)
+        started.append(server)
+        return server
+
+    yield start
+    problems = []
+    for server in started:
+        try:
+            if server.returncode is None:
+                if not server.alive():
+                    problems.append(f"{stage}: server died during the test "
+                                    f"(status {server.proc.returncode}): {server.stderr()[-2000:]}")
+                else:
+                    server.stop(signal.SIGTERM)
+                    if server.returncode != 0:
+                        problems.append(f"{stage}: exit status {server.returncode} after SIGTERM")
+            if reports := server.reports():
+                problems.append(f"{stage}: sanitizer/valgrind report: {reports[:5]}\n"
+                                f"{server.stderr()[-4000:]}")
+        finally:
+            server.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def server(start_server) -> ServerProcess:
+    """The current stage, running on 127.0.0.1 with a port the kernel picked."""
+    return start_server()

@@ -1,0 +1,262 @@
+"""docs/protocol.md, point by point, against every server stage in tests/stages.py.
+
+Each test starts the stage with --port 0, speaks raw bytes to it and compares the answer byte for
+byte. No test knows which stage it talks to: that is the point of the suite.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from support import procfs
+from support.client import Client
+from support.reference import MAX_LINE, answer, rot13
+
+
+# Rule 1: output is the ROT13 of the input ------------------------------------------------------
+
+def test_one_line_is_answered_with_its_rot13(server):
+    with Client(server.address) as c:
+        c.send(b"Hello, World!\n")
+        c.expect(b"Uryyb, Jbeyq!\n")
+
+
+def test_all_255_non_lf_byte_values_pass_through_rot13(server):
+    line = bytes(b for b in range(256) if b != ord("\n")) + b"\n"
+    with Client(server.address) as c:
+        c.send(line)
+        c.expect(rot13(line))
+
+
+def test_cr_and_digits_are_unchanged(server):
+    with Client(server.address) as c:
+        c.send(b"GET /index.html 2026\r\n")
+        c.expect(b"TRG /vaqrk.ugzy 2026\r\n")
+
+
+# Rule 2: where a line ends ---------------------------------------------------------------------
+
+def test_partial_line_is_not_answered_before_its_lf(server):
+    with Client(server.address) as c:
+        c.send(b"abc")
+        assert c.recv_for(0.3) == b""
+        c.send(b"def\n")
+        c.expect(b"nopqrs\n")
+
+
+def test_5000_pipelined_lines_in_one_send_are_answered_in_order(server):
+    lines = b"".join(b"line %d of the pipeline\n" % i for i in range(5000))
+    with Client(server.address) as c:
+        c.send(lines)
+        c.expect(answer(lines, ended=False), timeout=30)
+
+
+def test_byte_at_a_time_gives_the_same_answer_as_one_send(server):
+    data = b"slow\nand steady\nwins\n"
+    with Client(server.address) as c:
+        for i in range(len(data)):
+            c.send(data[i:i + 1])
+        c.expect(answer(data, ended=False))
+
+
+def test_40000_byte_line_is_split_every_16384_bytes(server):
+    with Client(server.address) as c:
+        c.send(b"a" * 40000 + b"\n")
+        c.expect(b"n" * 16384 + b"\n" + b"n" * 16384 + b"\n" + b"n" * 7232 + b"\n")
+
+
+def test_exactly_16384_bytes_then_lf_give_the_line_then_an_empty_line(server):
+    with Client(server.address) as c:
+        c.send(b"b" * MAX_LINE + b"\n")
+        c.expect(b"o" * MAX_LINE + b"\n\n")
+
+
+def test_16384_bytes_are_answered_without_waiting_for_lf(server):
+    with Client(server.address) as c:
+        c.send(b"c" * (MAX_LINE - 1))
+        assert c.recv_for(0.2) == b""
+        c.send(b"c")
+        c.expect(b"p" * MAX_LINE + b"\n")
+
+
+# Rule 3: end of input --------------------------------------------------------------------------
+
+def test_half_close_answers_the_pending_line_without_lf_then_closes(server):
+    # What `printf 'one\ntwo' | nc -N 127.0.0.1 PORT` does.
+    with Client(server.address) as c:
+        c.send(b"one\ntwo")
+        c.shutdown_write()
+        assert c.recv_until_eof() == b"bar\ngjb"
+
+
+def test_partial_line_is_answered_at_end_of_input(server):
+    with Client(server.address) as c:
+        c.send(b"no newline here")
+        c.shutdown_write()
+        assert c.recv_until_eof() == b"ab arjyvar urer"
+
+
+def test_half_close_with_nothing_pending_just_closes(server):
+    with Client(server.address) as c:
+        c.send(b"done\n")
+        c.expect(b"qbar\n")
+        c.shutdown_write()
+        assert c.recv_until_eof() == b""
+
+
+def test_4_mib_with_half_close_arrive_intact(server):
+    block = bytes(range(256)) * 16  # 4 KiB of every byte value, LFs included
+    data = block * 1024 + b"tail without newline"
+    with Client(server.address) as c:
+        got = c.exchange(data, half_close=True, timeout=60)
+    expected = answer(data, ended=True)
+    assert len(got) == len(expected)
+    assert got == expected
+
+
+def test_long_lines_with_half_close_arrive_intact(server):
+    data = (b"x" * 100_000 + b"\n") * 20 + b"y" * 50_000
+    with Client(server.address) as c:
+        got = c.exchange(data, half_close=True, timeout=60)
+    assert got == answer(data, ended=True)
+
+
+# Rule 4: connections are independent -----------------------------------------------------------
+
+def test_idle_client_does_not_delay_an_active_one(server):
+    with Client(server.address) as idle, Client(server.address) as active:
+        idle.send(b"I start a line and then go quiet")
+        for i in range(50):
+            started = time.monotonic()
+            active.send(b"ping %d\n" % i)
+            active.expect(rot13(b"ping %d\n" % i), timeout=2)
+            assert time.monotonic() - started < 1.0
+        idle.send(b"\n")
+        idle.expect(rot13(b"I start a line and then go quiet\n"))
+
+
+def test_200_interleaved_clients_each_get_their_own_answers(server):
+    clients = [Client(server.address) for _ in range(200)]
+    try:
+        for round_ in range(3):
+            for i, c in enumerate(clients):
+                c.send(b"client %d round %d\n" % (i, round_))
+            for i, c in enumerate(clients):
+                c.expect(rot13(b"client %d round %d\n" % (i, round_)))
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_clients_answered_concurrently_from_threads(server):
+    errors = []
+
+    def talk(n: int) -> None:
+        try:
+            data = b"".join(b"thread %d line %d\n" % (n, i) for i in range(300)) + b"end"
+            with Client(server.address) as c:
+                if c.exchange(data, timeout=60) != answer(data):
+                    errors.append(f"thread {n}: wrong answer")
+        except Exception as e:  # collected and asserted below, in the test's own thread
+            errors.append(f"thread {n}: {e!r}")
+
+    threads = [threading.Thread(target=talk, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+
+# Rule 5: bounded output ------------------------------------------------------------------------
+
+def test_client_that_never_reads_stalls_only_itself(server):
+    flooder = Client(server.address)
+    chunk = (b"f" * 1023 + b"\n") * 64
+    sent = flooder.send_until_stalled(chunk, limit=64 << 20)
+    assert sent < 64 << 20, "server kept reading 64 MiB from a client that never reads"
+    with Client(server.address) as other:
+        other.send(b"still there?\n")
+        other.expect(b"fgvyy gurer?\n", timeout=2)
+    # Everything the flooder is owed still arrives, in order, once it reads.
+    flooder.shutdown_write()
+    got = flooder.recv_until_eof(timeout=30)
+    flooder.close()
+    assert got == answer((chunk * (sent // len(chunk) + 1))[:sent])
+
+
+# Rule 6: resets and vanished peers -------------------------------------------------------------
+
+def test_peer_reset_mid_answer_leaves_the_server_serving(server):
+    for _ in range(5):
+        c = Client(server.address)
+        c.send(b"z" * 1000 + b"\n" + b"reset me\n" * 100_000)  # about 1 MiB of answers owed
+        c.recv_exactly(1000)
+        c.reset()
+    with Client(server.address) as c:
+        c.send(b"after the resets\n")
+        c.expect(b"nsgre gur erfrgf\n")
+    assert server.alive()
+
+
+def test_peer_closing_without_reading_leaves_the_server_serving(server):
+    for _ in range(5):
+        c = Client(server.address)
+        c.send(b"q" * 300_000 + b"\n")
+        c.close()  # FIN with answers still owed: the server's next send fails with EPIPE
+    time.sleep(0.2)
+    with Client(server.address) as c:
+        c.send(b"ok\n")
+        c.expect(b"bx\n")
+    assert server.alive()
+
+
+# Rule 8: a departing client releases what it held ----------------------------------------------
+
+def test_clients_leaving_release_their_descriptors_and_processes(server):
+    baseline = procfs.open_fds(server.pid)
+    clients = [Client(server.address) for _ in range(20)]
+    for c in clients:
+        c.send(b"hi\n")
+        c.expect(b"uv\n")
+    for c in clients:
+        c.close()
+    released = procfs.wait_until(
+        lambda: procfs.open_fds(server.pid) <= baseline and not procfs.children(server.pid), 5)
+    assert released, (f"fds {procfs.open_fds(server.pid)} (baseline {baseline}), "
+                      f"children {procfs.children(server.pid)}")
+
+
+# Addresses -------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="Python built without IPv6")
+def test_serves_on_ipv6_loopback(start_server):
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError as e:
+        pytest.fail(f"the machine has no ::1 ({e}); the IPv6 path cannot be tested")
+    server = start_server(bind="::1")
+    assert server.host == "::1"
+    with Client(("::1", server.port)) as c:
+        c.send(b"six\n")
+        c.expect(b"fvk\n")
+
+
+# Stopping --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("signo", [15, 2], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_ends_the_server_within_a_second_with_status_0(start_server, signo):
+    server = start_server()
+    clients = [Client(server.address) for _ in range(3)]
+    clients[0].send(b"busy\n")
+    clients[0].expect(b"ohfl\n")
+    took = server.stop(signo, timeout=1.0)
+    assert server.returncode == 0, server.stderr()
+    assert took < 1.0
+    for c in clients:
+        c.close()

@@ -1,0 +1,62 @@
+"""The one list of server stages. Every protocol, lesson and robustness test runs against each
+entry; a new stage joins every test by being added here.
+
+Run as a script it prints the stage ids, one per line: CMake reads them to register one CTest
+test per stage (protocol.02, protocol.05-poll, ...).
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    program: str  # the stage directory and program name, e.g. "04-select-server"
+    backend: str = ""  # for libevent stages: which backend the environment selects
+    env: tuple[tuple[str, str], ...] = ()  # extra environment for the server
+
+    @property
+    def number(self) -> str:
+        return self.program[:2]
+
+    @property
+    def id(self) -> str:
+        """Short name used in test ids and by --stage: "02", "05-poll"."""
+        return self.number + (f"-{self.backend}" if self.backend else "")
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def libevent_backends(program: str) -> list[Stage]:
+    """One entry per libevent backend on Linux, selected the way libevent's own tests do."""
+    return [
+        Stage(program, "epoll"),
+        Stage(program, "poll", (("EVENT_NOEPOLL", "1"),)),
+        Stage(program, "select", (("EVENT_NOEPOLL", "1"), ("EVENT_NOPOLL", "1"))),
+    ]
+
+
+SERVER_STAGES: list[Stage] = [
+    Stage("02-fork-server"),
+]
+
+CLIENT_STAGE = "01-blocking-client"
+
+
+def select(patterns: list[str]) -> list[Stage]:
+    """The stages whose id or program starts with one of `patterns` (all if none given)."""
+    if not patterns:
+        return list(SERVER_STAGES)
+    chosen = [s for s in SERVER_STAGES
+              if any(s.id == p or s.id.startswith(p + "-") or s.program.startswith(p)
+                     for p in patterns)]
+    if not chosen:
+        raise ValueError(f"no stage matches {patterns}; stages: {[s.id for s in SERVER_STAGES]}")
+    return chosen
+
+
+if __name__ == "__main__":
+    print("\n".join(s.id for s in SERVER_STAGES))
+    sys.exit(0)

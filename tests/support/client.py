@@ -1,0 +1,166 @@
+"""A raw-bytes client for the line protocol. Every wait is bounded by a deadline."""
+from __future__ import annotations
+
+import selectors
+import socket
+import struct
+import time
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class Client:
+    def __init__(self, address: tuple[str, int], timeout: float = DEFAULT_TIMEOUT):
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def shutdown_write(self) -> None:
+        """Half-close: 'I will send nothing more' (what `nc -N` does at end of its input)."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def recv_exactly(self, n: int, timeout: float | None = None) -> bytes:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        chunks, got = [], 0
+        while got < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"got {got} of {n} bytes before the deadline; "
+                                     f"last bytes: {b''.join(chunks)[-60:]!r}")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(min(n - got, 1 << 20))
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise AssertionError(f"connection closed after {got} of {n} bytes; "
+                                     f"last bytes: {b''.join(chunks)[-60:]!r}")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def expect(self, data: bytes, timeout: float | None = None) -> None:
+        got = self.recv_exactly(len(data), timeout)
+        if got != data:
+            first = next(i for i, (a, b) in enumerate(zip(got, data)) if a != b)
+            raise AssertionError(f"answer differs at byte {first}: got {got[first:first+40]!r}, "
+                                 f"expected {data[first:first+40]!r}")
+
+    def recv_until_eof(self, timeout: float | None = None) -> bytes:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        chunks = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no end of file within the deadline; got "
+                                     f"{sum(map(len, chunks))} bytes")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    def expect_closed_by_server(self, timeout: float | None = None) -> None:
+        """The server closes without sending anything: end of file, or a reset if it closed
+        while our bytes sat unread in its queue (both mean 'closed at once')."""
+        try:
+            rest = self.recv_until_eof(timeout)
+        except ConnectionResetError:
+            return
+        assert rest == b"", f"expected the connection closed, got {rest[:60]!r}"
+
+    def recv_for(self, seconds: float) -> bytes:
+        """Whatever arrives within `seconds` (used to check that nothing is sent early)."""
+        deadline = time.monotonic() + seconds
+        chunks = []
+        while (remaining := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def exchange(self, data: bytes, half_close: bool = True, timeout: float = 60.0,
+                 chunk: int = 1 << 16) -> bytes:
+        """Sends `data` while reading answers (a server stops reading a client that does not
+        read), then half-closes and reads to end of file. Returns everything received."""
+        deadline = time.monotonic() + timeout
+        self.sock.setblocking(False)
+        received, sent = [], 0
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            write_open = True
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"exchange timed out: sent {sent} of {len(data)}, "
+                                         f"received {sum(map(len, received))}")
+                for _key, events in sel.select(remaining):
+                    if events & selectors.EVENT_WRITE and write_open:
+                        try:
+                            sent += self.sock.send(data[sent:sent + chunk])
+                        except BlockingIOError:
+                            pass
+                        if sent == len(data):
+                            write_open = False
+                            if half_close:
+                                self.sock.shutdown(socket.SHUT_WR)
+                            sel.modify(self.sock, selectors.EVENT_READ)
+                    if events & selectors.EVENT_READ:
+                        try:
+                            got = self.sock.recv(1 << 20)
+                        except BlockingIOError:
+                            continue
+                        if not got:
+                            self.sock.setblocking(True)
+                            return b"".join(received)
+                        received.append(got)
+
+    def send_until_stalled(self, chunk: bytes, limit: int, quiet: float = 0.5,
+                           timeout: float = 30.0) -> int:
+        """Sends `chunk` over and over without reading, until the connection takes nothing
+        for `quiet` seconds (the server stopped reading and every buffer is full) or `limit`
+        bytes are sent. Returns the bytes sent; they are a prefix of chunk * n."""
+        self.sock.setblocking(False)
+        sent, offset = 0, 0
+        deadline = time.monotonic() + timeout
+        last_progress = time.monotonic()
+        try:
+            while sent < limit and time.monotonic() < deadline:
+                try:
+                    n = self.sock.send(chunk[offset:])
+                except BlockingIOError:
+                    if time.monotonic() - last_progress > quiet:
+                        break
+                    time.sleep(0.005)
+                    continue
+                sent += n
+                offset = (offset + n) % len(chunk)
+                last_progress = time.monotonic()
+        finally:
+            self.sock.setblocking(True)
+        return sent
+
+    def reset(self) -> None:
+        """Closes with RST instead of FIN (SO_LINGER with a zero timeout): a vanished peer."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,92 @@
+"""Readings from /proc about a server process: CPU time, memory, descriptors, children."""
+from __future__ import annotations
+
+import os
+import time
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        raw = f.read()
+    # The command name (field 2) may contain spaces; everything after its ')' is split safely.
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def state(pid: int) -> str:
+    """One letter: R running, S sleeping, Z zombie, ..."""
+    return _stat_fields(pid)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE_SIZE
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid`, zombies included."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if int(_stat_fields(int(entry))[1]) == pid:
+                found.append(int(entry))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # exited while we looked
+    return found
+
+
+def zombies(pid: int) -> list[int]:
+    result = []
+    for child in children(pid):
+        try:
+            if state(child) == "Z":
+                result.append(child)
+        except FileNotFoundError:
+            pass
+    return result
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` plus that of its live children (the fork server's clients)."""
+    total = rss_bytes(pid)
+    for child in children(pid):
+        try:
+            total += rss_bytes(child)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    total = cpu_seconds(pid)
+    for child in children(pid):
+        try:
+            total += cpu_seconds(child)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.02):
+    """Polls `predicate` until it returns a true value or `timeout` seconds pass; returns its
+    last value. Bounded: never waits longer than `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)

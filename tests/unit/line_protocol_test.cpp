@@ -1,0 +1,221 @@
+// LineProtocol against docs/protocol.md, case by case, then against the reference model under
+// byte-at-a-time and random splits of the input and of the output.
+#include "common/line_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/reference/protocol_reference.hpp"
+
+namespace {
+
+using common::kMaxLine;
+using common::LineProtocol;
+
+// Takes everything the protocol has to send, as a client reading everything would.
+std::string drain(LineProtocol& protocol) {
+  const auto pending = protocol.pending_output();
+  std::string out(pending.begin(), pending.end());
+  protocol.on_output_sent(pending.size());
+  return out;
+}
+
+// Feeds `input` in the given chunks, draining after each, then optionally ends the input.
+std::string run(const std::vector<std::string_view>& chunks, bool end) {
+  LineProtocol protocol;
+  std::string out;
+  for (auto chunk : chunks) {
+    protocol.on_input(chunk);
+    out += drain(protocol);
+  }
+  if (end) protocol.on_end_of_input();
+  out += drain(protocol);
+  return out;
+}
+
+std::string run_whole(std::string_view input, bool end) {
+  return run({input}, end);
+}
+
+TEST(LineProtocol, AnswersOneLineWithItsRot13AndLf) {
+  EXPECT_EQ(run_whole("Hello, World!\n", false), "Uryyb, Jbeyq!\n");
+}
+
+TEST(LineProtocol, AnswersEveryLineOfAPipelinedSend) {
+  EXPECT_EQ(run_whole("one\ntwo\nthree\n", false), "bar\ngjb\nguerr\n");
+}
+
+TEST(LineProtocol, AnswersEmptyLinesWithEmptyLines) {
+  EXPECT_EQ(run_whole("\n\n\n", false), "\n\n\n");
+}
+
+TEST(LineProtocol, HoldsAPartialLineUntilItsLfArrives) {
+  LineProtocol protocol;
+  protocol.on_input(std::string_view("abc"));
+  EXPECT_FALSE(protocol.wants_write());
+  EXPECT_TRUE(protocol.pending_output().empty());
+  protocol.on_input(std::string_view("d\n"));
+  EXPECT_EQ(drain(protocol), "nopq\n");
+}
+
+TEST(LineProtocol, AnswersThePartialLineAtEndOfInputWithoutAddingLf) {
+  EXPECT_EQ(run_whole("one\ntwo", true), "bar\ngjb");
+}
+
+TEST(LineProtocol, EndOfInputWithNothingPendingAddsNothing) {
+  EXPECT_EQ(run_whole("one\n", true), "bar\n");
+  EXPECT_EQ(run_whole("", true), "");
+}
+
+TEST(LineProtocol, SplitsALongLineEvery16384Bytes) {
+  const std::string input = std::string(40000, 'a') + "\n";
+  const std::string expected = std::string(kMaxLine, 'n') + "\n" + std::string(kMaxLine, 'n') +
+                               "\n" + std::string(40000 - 2 * kMaxLine, 'n') + "\n";
+  EXPECT_EQ(run_whole(input, false), expected);
+}
+
+TEST(LineProtocol, ExactlyMaxLineBytesThenLfGivesTheLineThenAnEmptyLine) {
+  const std::string input = std::string(kMaxLine, 'b') + "\n";
+  EXPECT_EQ(run_whole(input, false), std::string(kMaxLine, 'o') + "\n\n");
+}
+
+TEST(LineProtocol, AnswersMaxLineBytesWithoutWaitingForLf) {
+  LineProtocol protocol;
+  protocol.on_input(std::string(kMaxLine - 1, 'c'));
+  EXPECT_FALSE(protocol.wants_write());
+  protocol.on_input(std::string_view("c"));
+  EXPECT_EQ(drain(protocol), std::string(kMaxLine, 'p') + "\n");
+}
+
+TEST(LineProtocol, PassesEveryNonLetterByteThrough) {
+  std::string input;
+  for (int i = 0; i < 256; ++i) {
+    if (i != '\n') input += static_cast<char>(i);
+  }
+  input += '\n';
+  EXPECT_EQ(run_whole(input, false), reference::answer(input, false));
+  EXPECT_EQ(run_whole(std::string_view("\0\r\x80\xff\n", 5), false),
+            std::string_view("\0\r\x80\xff\n", 5));
+}
+
+TEST(LineProtocol, ByteAtATimeGivesTheSameAnswersAsOneSend) {
+  std::string input = "The quick brown fox\njumps over\n\nthe lazy dog" + std::string(20000, 'x');
+  input += "\nend";
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < input.size(); ++i)
+    bytes.emplace_back(input.data() + i, 1);
+  EXPECT_EQ(run(bytes, true), reference::answer(input, true));
+}
+
+// Random inputs made of short lines, long lines, binary bytes and runs of LFs.
+std::string random_input(std::mt19937& rng) {
+  std::string input;
+  const int pieces = std::uniform_int_distribution<int>(0, 12)(rng);
+  for (int p = 0; p < pieces; ++p) {
+    switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
+      case 0:
+        input += "hello\n";
+        break;
+      case 1:
+        input += std::string(std::uniform_int_distribution<std::size_t>(1, 3 * kMaxLine)(rng), 'q');
+        break;
+      case 2:
+        for (int i = std::uniform_int_distribution<int>(0, 64)(rng); i > 0; --i) {
+          input += static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+        }
+        break;
+      default:
+        input += std::string(std::uniform_int_distribution<std::size_t>(1, 5)(rng), '\n');
+    }
+  }
+  return input;
+}
+
+TEST(LineProtocol, RandomSplitsOfInputAndOutputAgreeWithTheReference) {
+  std::mt19937 rng(20261126);  // fixed seed: a failure reproduces
+  for (int round = 0; round < 300; ++round) {
+    const std::string input = random_input(rng);
+    const bool end = rng() % 2 == 0;
+    LineProtocol protocol;
+    std::string out;
+    std::size_t at = 0;
+    while (at < input.size()) {
+      const std::size_t n =
+          std::min(input.size() - at, std::uniform_int_distribution<std::size_t>(1, 40000)(rng));
+      protocol.on_input(std::string_view(input).substr(at, n));
+      at += n;
+      // A client that reads only part of what is owed, each time.
+      const auto pending = protocol.pending_output();
+      const std::size_t take = std::uniform_int_distribution<std::size_t>(0, pending.size())(rng);
+      out.append(pending.data(), take);
+      protocol.on_output_sent(take);
+    }
+    if (end) protocol.on_end_of_input();
+    out += drain(protocol);
+    ASSERT_EQ(out, reference::answer(input, end)) << "round " << round;
+  }
+}
+
+TEST(LineProtocol, StopsWantingInputWhileOwingTheBoundAndResumesWhenDrained) {
+  LineProtocol protocol;
+  const std::string line(1023, 'z');
+  std::size_t fed = 0;
+  while (protocol.wants_read()) {
+    protocol.on_input(line + "\n");
+    fed += line.size() + 1;
+    ASSERT_LE(fed, 2 * common::kMaxPendingOutput) << "never stopped wanting input";
+  }
+  EXPECT_GE(protocol.pending_output().size(), common::kMaxPendingOutput);
+  EXPECT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + kMaxLine + 1);
+  protocol.on_output_sent(protocol.pending_output().size() - common::kResumeReadingBelow);
+  EXPECT_TRUE(protocol.wants_read());
+}
+
+TEST(LineProtocol, IsFinishedOnlyOnceInputEndedAndEverythingIsSent) {
+  LineProtocol protocol;
+  protocol.on_input(std::string_view("abc\nde"));
+  EXPECT_FALSE(protocol.finished());
+  protocol.on_end_of_input();
+  EXPECT_FALSE(protocol.wants_read());
+  EXPECT_FALSE(protocol.finished());
+  protocol.on_output_sent(3);
+  EXPECT_FALSE(protocol.finished());
+  EXPECT_EQ(drain(protocol), "\nqr");
+  EXPECT_TRUE(protocol.finished());
+}
+
+TEST(LineProtocol, EndOfInputTwiceChangesNothing) {
+  LineProtocol protocol;
+  protocol.on_input(std::string_view("xy"));
+  protocol.on_end_of_input();
+  protocol.on_end_of_input();
+  EXPECT_EQ(drain(protocol), "kl");
+}
+
+TEST(LineProtocol, NeverOwesMoreThanTheBoundPlusOneLineToASlowReader) {
+  LineProtocol protocol;
+  const std::string line(99, 'w');
+  for (int i = 0; i < 100000; ++i) {
+    if (protocol.wants_read()) protocol.on_input(line + "\n");
+    protocol.on_output_sent(std::min<std::size_t>(protocol.pending_output().size(), 70));
+    ASSERT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + kMaxLine + 1);
+  }
+}
+
+TEST(LineProtocolDeathTest, SendingMoreThanIsPendingIsABugThatAborts) {
+  LineProtocol protocol;
+  protocol.on_input(std::string_view("ab\n"));
+  EXPECT_DEATH(protocol.on_output_sent(4), "beyond pending_output");
+}
+
+TEST(LineProtocolDeathTest, InputAfterEndOfInputIsABugThatAborts) {
+  LineProtocol protocol;
+  protocol.on_end_of_input();
+  EXPECT_DEATH(protocol.on_input(std::string_view("x")), "after on_end_of_input");
+}
+
+}  // namespace
