@@ -42,32 +42,22 @@ constexpr std::string_view kSummary = "ROT13 line server: fork() a child per con
 // requests again (see run()).
 constexpr timeval kAcceptTimeout = {0, 250'000};
 
-// Per-connection state. It lives in the child, on its stack: nothing is shared between clients.
-struct Connection {
-  common::Fd fd;
-  common::LineProtocol protocol;
-};
+// Per-connection state (common::Connection: the socket and its protocol state). It lives in the
+// child, on its stack: nothing is shared between clients.
+using common::Connection;
 
-// Blocks until the client sends something (or ends its input).
-// Departure [E02.1]: reads up to a line's worth per recv(), not one byte.
+// Blocks in recv() until the client sends something (or ends its input), then blocks in send()
+// until every answer is in the kernel's buffer. While it is stuck in send() the child does not
+// read: a client that never reads stalls only its own child (rule 5 of docs/protocol.md).
+// Departure [E02.1]: reads up to a line's worth per recv(), not one byte per call.
 // Departures [E02.2, E02.3]: common::LineProtocol splits long lines and answers a partial line.
-bool do_read(Connection& conn) {
-  return common::receive_into(conn.fd.get(), conn.protocol) != common::IoStatus::kError;
-}
-
-// Blocks until every answer owed is in the kernel's send buffer. While it blocks the child does
-// not read: a client that never reads stalls only its own child (rule 5 of docs/protocol.md).
 // Departures [E02.4, E02.5]: a partial send() continues; a vanished peer gives EPIPE, not SIGPIPE.
-bool do_write(Connection& conn) {
-  return common::send_from(conn.fd.get(), conn.protocol) != common::IoStatus::kError;
-}
+bool do_read(Connection& conn) { return common::read_and_answer(conn); }
 
 // The whole life of one client, in the child: a plain blocking loop.
 void child(common::Fd client) {
   Connection conn{std::move(client), {}};
-  while (!conn.protocol.finished()) {
-    const bool ok = conn.protocol.wants_write() ? do_write(conn) : do_read(conn);
-    if (!ok) return;
+  while (!conn.protocol.finished() && do_read(conn)) {
   }
 }  // conn.fd closes here: the client sees end of file after its last answer
 
@@ -134,6 +124,4 @@ void run(common::Listener& listener) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return common::server_main(argc, argv, kSummary, run);
-}
+int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }

@@ -46,4 +46,12 @@ IoStatus send_from(int fd, LineProtocol& protocol) {
   return IoStatus::kProgress;
 }
 
+bool read_and_answer(Connection& conn) {
+  return receive_into(conn.fd.get(), conn.protocol) != IoStatus::kError && send_owed(conn);
+}
+
+bool send_owed(Connection& conn) {
+  return send_from(conn.fd.get(), conn.protocol) != IoStatus::kError;
+}
+
 }  // namespace common

@@ -4,8 +4,16 @@
 #pragma once
 
 #include "common/line_protocol.hpp"
+#include "common/net.hpp"
 
 namespace common {
+
+/// @brief Per-connection state of a stage that buffers by hand (02 to 05, 07): the socket and
+/// its protocol state. A stage that needs more (libevent's events) derives from it.
+struct Connection {
+  Fd fd;                  ///< the connected socket, closed when the Connection goes
+  LineProtocol protocol;  ///< the bytes received but not yet answered, and the answers owed
+};
 
 /// @brief What receive_into() or send_from() did.
 enum class IoStatus {
@@ -25,5 +33,15 @@ enum class IoStatus {
 /// On a blocking socket it returns only when everything owed is sent (or on error). A peer that
 /// has gone gives EPIPE or ECONNRESET, never SIGPIPE (MSG_NOSIGNAL).
 [[nodiscard]] IoStatus send_from(int fd, LineProtocol& protocol);
+
+/// @brief What a stage's do_read does: receive_into(), then send the answers at once with
+/// send_from(). Answering at once saves a trip through the event loop: a socket that just had
+/// room usually still has. Whatever does not fit stays pending for do_write.
+/// @return false if the connection failed (already logged): close it.
+[[nodiscard]] bool read_and_answer(Connection& conn);
+
+/// @brief What a stage's do_write does: send_from(), as a yes/no.
+/// @return false if the connection failed (already logged): close it.
+[[nodiscard]] bool send_owed(Connection& conn);
 
 }  // namespace common

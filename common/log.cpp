@@ -21,9 +21,7 @@ void set_program_name(const char* argv0) {
   name_storage() = std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-const std::string& program_name() noexcept {
-  return name_storage();
-}
+const std::string& program_name() noexcept { return name_storage(); }
 
 void log(std::string_view message) {
   // One fprintf per line: stderr is unbuffered, and whole lines keep concurrent writers

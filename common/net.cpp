@@ -25,9 +25,7 @@ namespace {
 // Departure [E02.13]: the book's backlog of 16 overflows when a few hundred clients connect.
 constexpr int kBacklog = 1024;
 
-Fd open_reserve() {
-  return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-}
+Fd open_reserve() { return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
 
 std::string local_address(int fd) {
   sockaddr_storage address{};

@@ -40,13 +40,9 @@ void install_signal_handlers() {
   set_handler(SIGTERM, on_stop_signal);
 }
 
-bool stop_requested() noexcept {
-  return g_stop != 0;
-}
+bool stop_requested() noexcept { return g_stop != 0; }
 
-int stop_fd() noexcept {
-  return g_pipe[0];
-}
+int stop_fd() noexcept { return g_pipe[0]; }
 
 void reset_signals_in_child() noexcept {
   struct sigaction action {};

@@ -15,6 +15,7 @@ import dataclasses
 import http.server
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import threading
@@ -158,9 +159,136 @@ def tour_02(tour: Tour) -> Row:
     return Row("02-fork-server", tour.t("02.row"), measured, ok)
 
 
+# Stages 03 to 06 ------------------------------------------------------------------------------
+
+def open_idle(server: ServerProcess, count: int) -> list[Client]:
+    """`count` connected clients that have each been answered once, then stay quiet."""
+    clients = []
+    for _ in range(count):
+        c = Client(server.address)
+        c.send(b"x\n")
+        clients.append(c)
+    for c in clients:
+        c.recv_exactly(2, timeout=10)
+    return clients
+
+
+def close_all(clients: list[Client]) -> None:
+    for c in clients:
+        c.close()
+
+
+def idle_cpu(server: ServerProcess, seconds: float = 1.0) -> float:
+    """Fraction of one CPU the server uses while nobody sends anything."""
+    before = procfs.tree_cpu_seconds(server.pid)
+    time.sleep(seconds)
+    return (procfs.tree_cpu_seconds(server.pid) - before) / seconds
+
+
+def round_trip_us(server: ServerProcess, count: int = 400) -> float:
+    """Median time for one short line to come back, in microseconds."""
+    times = []
+    with Client(server.address) as c:
+        for i in range(count):
+            started = time.perf_counter()
+            c.send(b"ping\n")
+            c.recv_exactly(5, timeout=5)
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return times[len(times) // 2] * 1e6
+
+
+def answer_one(tour: Tour, server: ServerProcess) -> bool:
+    with Client(server.address) as c:
+        c.send(b"Hello, world\n")
+        got = c.recv_exactly(13, timeout=5)
+    tour.show(f"client: Hello, world -> {got.decode().strip()}")
+    return got == b"Uryyb, jbeyq\n"
+
+
+def tour_03(tour: Tour) -> Row:
+    tour.say("03.run")
+    server = tour.start("03-nonblocking-spin")
+    ok = answer_one(tour, server)
+    idle = open_idle(server, 10)
+    cpu = idle_cpu(server)
+    close_all(idle)
+    measured = tour.t("03.measured", percent=cpu * 100)
+    tour.say("03.lesson", measured=measured)
+    return Row("03-nonblocking-spin", tour.t("03.row"), measured, ok and cpu > 0.5)
+
+
+def tour_04(tour: Tour) -> Row:
+    tour.say("04.run")
+    raise_descriptor_limit(4096)
+    server = tour.start("04-select-server", wrapper=["prlimit", "--nofile=4096", "--"])
+    ok = answer_one(tour, server)
+    rtt_none = round_trip_us(server)
+    idle = open_idle(server, 1000)
+    cpu = idle_cpu(server, 0.5)
+    rtt_many = round_trip_us(server)
+    tour.show(tour.t("04.cost", none=rtt_none, many=rtt_many, cpu=cpu * 100))
+    extra = []
+    refused = False
+    for _ in range(60):  # the server holds a few descriptors itself: 1024 is near
+        c = Client(server.address)
+        c.send(b"x\n")
+        try:
+            refused = c.recv_exactly(2, timeout=5) != b"k\n"
+        except (ConnectionResetError, AssertionError):  # reset, or closed before answering
+            refused = True
+        extra.append(c)
+        if refused:
+            break
+    close_all(idle + extra)
+    line = next((l for l in server.stderr().splitlines() if "FD_SETSIZE" in l), "")
+    tour.show(f"stderr: {line}")
+    measured = tour.t("04.measured", none=rtt_none, many=rtt_many)
+    tour.say("04.lesson", measured=measured)
+    return Row("04-select-server", tour.t("04.row"), measured, ok and refused and cpu < 0.05)
+
+
+def tour_libevent(tour: Tour, program: str, key: str) -> Row:
+    tour.say(key + ".run")
+    raise_descriptor_limit(4096)
+    server = tour.start(program, wrapper=["prlimit", "--nofile=4096", "--"])
+    ok = answer_one(tour, server)
+    backend = procfs.wait_until(lambda: next(
+        (l.rsplit(" with the ", 1)[1].split()[0] for l in server.stderr().splitlines()
+         if " with the " in l), ""), 3)
+    tour.show(f"stderr: {server.stderr().splitlines()[0] if server.stderr() else ''}")
+    rtt_none = round_trip_us(server)
+    idle = open_idle(server, 2000)
+    cpu = idle_cpu(server, 0.5)
+    rtt_many = round_trip_us(server)
+    close_all(idle)
+    measured = tour.t("evt.measured", backend=backend, none=rtt_none, many=rtt_many,
+                      cpu=cpu * 100)
+    tour.say(key + ".lesson", measured=measured)
+    return Row(program, tour.t(key + ".row"), measured, ok and bool(backend) and cpu < 0.05)
+
+
+def tour_05(tour: Tour) -> Row:
+    return tour_libevent(tour, "05-libevent-events", "05")
+
+
+def tour_06(tour: Tour) -> Row:
+    return tour_libevent(tour, "06-libevent-bufferevent", "06")
+
+
+def raise_descriptor_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
+
+
 STAGES = {
     "01": tour_01,
     "02": tour_02,
+    "03": tour_03,
+    "04": tour_04,
+    "05": tour_05,
+    "06": tour_06,
 }
 
 

@@ -29,7 +29,8 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test marked stage_specific(only=[...]) or stage_specific(never=[...]) is about some
+    """A test marked stage_specific(only=[...]) or stage_specific(never=[...]) (stage numbers
+    such as "04" or ids such as "05-select") is about some
     stages only (a lesson of the chapter, or a bug of the book's version of that stage): it runs
     for those and is deselected, not skipped, for the others."""
     kept, deselected = [], []
@@ -39,7 +40,8 @@ def pytest_collection_modifyitems(config, items):
         if marker and stage is not None:
             only = marker.kwargs.get("only")
             never = marker.kwargs.get("never", ())
-            wanted = (only is None or stage.number in only) and stage.number not in never
+            wanted = ((only is None or stage.number in only or stage.id in only)
+                      and stage.number not in never and stage.id not in never)
             (kept if wanted else deselected).append(item)
         else:
             kept.append(item)

@@ -40,6 +40,10 @@ def libevent_backends(program: str) -> list[Stage]:
 
 SERVER_STAGES: list[Stage] = [
     Stage("02-fork-server"),
+    Stage("03-nonblocking-spin"),
+    Stage("04-select-server"),
+    *libevent_backends("05-libevent-events"),
+    *libevent_backends("06-libevent-bufferevent"),
 ]
 
 CLIENT_STAGE = "01-blocking-client"

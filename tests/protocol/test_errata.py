@@ -13,6 +13,7 @@ import pytest
 
 from support import procfs
 from support.client import Client
+from support.reference import answer
 
 
 def socket_fds(pid: int) -> list[str]:
@@ -82,3 +83,25 @@ def test_failed_fork_closes_that_connection_and_the_server_goes_on(start_server)
     with Client(server.address) as c:
         c.send(b"again\n")
         c.expect(b"ntnva\n")
+
+
+def heap_allocations(start_server, lines: int) -> int:
+    """Runs the stage under valgrind for one client that sends `lines` short lines; returns the
+    number of heap allocations valgrind counted over the server's whole life."""
+    server = start_server(wrapper=["valgrind", "--tool=memcheck", "--trace-children=no"])
+    data = b"sixteen bytes!!\n" * lines
+    with Client(server.address) as c:
+        assert c.exchange(data, timeout=120) == answer(data)
+    server.stop(timeout=30)
+    found = re.search(r"total heap usage: ([\d,]+) allocs", server.stderr())
+    assert found, server.stderr()[-2000:]
+    return int(found.group(1).replace(",", ""))
+
+
+@pytest.mark.stage_specific(only=["04", "05-epoll", "06-epoll"])
+def test_server_does_not_allocate_per_line(start_server):
+    # The book's bufferevent version mallocs every line (evbuffer_readln): 20000 allocations
+    # for 20000 lines. Ours must allocate far less than one per line.
+    few = heap_allocations(start_server, 100)
+    many = heap_allocations(start_server, 20_100)
+    assert (many - few) / 20_000 < 0.05, f"{many - few} allocations for 20000 more lines"

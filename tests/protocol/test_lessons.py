@@ -6,10 +6,16 @@ claim applies.
 """
 from __future__ import annotations
 
+import resource
+import time
+
 import pytest
 
 from support import procfs
 from support.client import Client
+from support.reference import answer, rot13
+
+FD_SETSIZE = 1024  # glibc's, fixed at compile time
 
 
 @pytest.mark.stage_specific(only=["02"])
@@ -38,3 +44,111 @@ def test_fork_server_leaves_no_zombies_after_clients_leave(server):
             c.close()
     reaped = procfs.wait_until(lambda: not procfs.children(server.pid), timeout=3)
     assert reaped, f"zombies: {procfs.zombies(server.pid)}, children: {procfs.children(server.pid)}"
+
+
+def idle_cpu_seconds(server, clients: int = 10, seconds: float = 1.0) -> float:
+    """CPU seconds the server (children included) uses in `seconds` with idle clients."""
+    idle = [Client(server.address) for _ in range(clients)]
+    try:
+        for c in idle:  # make sure every connection is accepted and served before measuring
+            c.send(b"hi\n")
+            c.expect(b"uv\n")
+        before = procfs.tree_cpu_seconds(server.pid)
+        time.sleep(seconds)  # the measurement window itself, not a synchronisation
+        return procfs.tree_cpu_seconds(server.pid) - before
+    finally:
+        for c in idle:
+            c.close()
+
+
+@pytest.mark.stage_specific(only=["03"])
+def test_spinning_server_burns_over_half_a_cpu_with_ten_idle_connections(server):
+    used = idle_cpu_seconds(server)
+    assert used > 0.5, f"03 used only {used:.2f} CPU-seconds in one idle second"
+
+
+@pytest.mark.stage_specific(never=["03"])
+def test_waiting_server_uses_almost_no_cpu_with_ten_idle_connections(server):
+    used = idle_cpu_seconds(server)
+    assert used < 0.05, f"{used:.3f} CPU-seconds in one idle second"
+
+
+def raise_own_descriptor_limit(needed: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.fail(f"this machine allows {hard} descriptors per process; the test needs {needed}")
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return needed
+
+
+def answered(client: Client, line: bytes) -> bool:
+    """True if `line` is answered; False if the server closed the connection instead."""
+    try:
+        client.send(line)
+        got = client.recv_exactly(len(line), timeout=5)
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+    except AssertionError as e:
+        if "before the connection closed" in str(e):
+            return False
+        raise
+    assert got == answer(line, ended=False)
+    return True
+
+
+# 04, and libevent on its select backend (see common::can_watch): the fd_set stops at 1023.
+@pytest.mark.stage_specific(only=["04", "05-select", "06-select"])
+def test_select_based_server_refuses_descriptor_1024_and_keeps_serving(start_server):
+    raise_own_descriptor_limit(2048)
+    server = start_server(wrapper=["prlimit", "--nofile=2048", "--"])
+    clients, refused = [], None
+    try:
+        for n in range(1100):  # the server holds a few descriptors of its own: ~1020 fit
+            c = Client(server.address)
+            if not answered(c, b"client %d\n" % n):
+                refused = c
+                break
+            clients.append(c)
+        assert refused is not None, "1100 connections accepted: FD_SETSIZE was never reached"
+        assert f"refusing a connection: descriptor {FD_SETSIZE} is past FD_SETSIZE" in server.stderr()
+        assert 1000 < len(clients) < FD_SETSIZE
+        refused.close()
+        for n, c in enumerate(clients):  # every connection it kept is still served
+            assert answered(c, b"still %d\n" % n)
+        for c in clients[:10]:  # after some leave, new connections are accepted again
+            c.close()
+        del clients[:10]
+        def late_client_answered() -> bool:
+            with Client(server.address) as late:  # refused while the server catches up
+                return answered(late, b"late\n")
+        assert procfs.wait_until(late_client_answered, 5)
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.stage_specific(only=["05-epoll", "05-poll", "06-epoll", "06-poll"])
+def test_libevent_server_serves_2000_concurrent_connections(start_server):
+    count = 2000
+    raise_own_descriptor_limit(count + 200)
+    server = start_server(wrapper=["prlimit", f"--nofile={count + 200}", "--"])
+    clients = []
+    try:
+        for n in range(count):
+            clients.append(Client(server.address))
+        for n, c in enumerate(clients):
+            c.send(b"connection %d of %d\n" % (n, count))
+        for n, c in enumerate(clients):
+            c.expect(rot13(b"connection %d of %d\n" % (n, count)))
+        assert max(procfs.fd_numbers(server.pid)) >= FD_SETSIZE  # past select()'s limit
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.stage_specific(only=["05", "06"])
+def test_libevent_server_logs_the_backend_the_environment_selects(stage, server):
+    # Logged as the loop starts, just after the ready line: give it a moment to appear.
+    logged = procfs.wait_until(lambda: f"with the {stage.backend} backend" in server.stderr(), 5)
+    assert logged, server.stderr()

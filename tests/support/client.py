@@ -28,21 +28,25 @@ class Client:
         """Half-close: 'I will send nothing more' (what `nc -N` does at end of its input)."""
         self.sock.shutdown(socket.SHUT_WR)
 
+    def _recv_before(self, deadline: float, most: int) -> bytes | None:
+        """One recv() of at most `most` bytes, waiting no later than `deadline`; None if the
+        deadline passed first, b"" at end of file."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(remaining)
+            try:
+                return self.sock.recv(most)
+            except socket.timeout:
+                continue
+        return None
+
     def recv_exactly(self, n: int, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)
         chunks, got = [], 0
         while got < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"got {got} of {n} bytes before the deadline; "
-                                     f"last bytes: {b''.join(chunks)[-60:]!r}")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(min(n - got, 1 << 20))
-            except socket.timeout:
-                continue
+            chunk = self._recv_before(deadline, min(n - got, 1 << 20))
             if not chunk:
-                raise AssertionError(f"connection closed after {got} of {n} bytes; "
+                what = "before the deadline" if chunk is None else "before the connection closed"
+                raise AssertionError(f"got {got} of {n} bytes {what}; "
                                      f"last bytes: {b''.join(chunks)[-60:]!r}")
             chunks.append(chunk)
             got += len(chunk)
@@ -58,19 +62,12 @@ class Client:
     def recv_until_eof(self, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)
         chunks = []
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no end of file within the deadline; got "
-                                     f"{sum(map(len, chunks))} bytes")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(1 << 20)
-            except socket.timeout:
-                continue
+        while (chunk := self._recv_before(deadline, 1 << 20)) is not None:
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+        raise AssertionError(f"no end of file within the deadline; got "
+                             f"{sum(map(len, chunks))} bytes")
 
     def expect_closed_by_server(self, timeout: float | None = None) -> None:
         """The server closes without sending anything: end of file, or a reset if it closed

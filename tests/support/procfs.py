@@ -56,29 +56,55 @@ def zombies(pid: int) -> list[int]:
     return result
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of `pid` plus that of its live children (the fork server's clients)."""
-    total = rss_bytes(pid)
+def _over_tree(pid: int, reading) -> float:
+    """`reading` of `pid` plus that of its live children (the fork server's clients)."""
+    total = reading(pid)
     for child in children(pid):
         try:
-            total += rss_bytes(child)
+            total += reading(child)
         except (FileNotFoundError, ProcessLookupError):
-            pass
+            pass  # exited while we looked
     return total
+
+
+def tree_rss_bytes(pid: int) -> int:
+    return int(_over_tree(pid, rss_bytes))
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    total = cpu_seconds(pid)
-    for child in children(pid):
-        try:
-            total += cpu_seconds(child)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+    return _over_tree(pid, cpu_seconds)
 
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def settled_fd_count(pid: int, timeout: float = 2.0) -> int:
+    """The descriptor count once it stops changing (two readings 100 ms apart agree)."""
+    deadline = time.monotonic() + timeout
+    last = open_fds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = open_fds(pid)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def fd_targets(pid: int) -> dict[int, str]:
+    """What each descriptor refers to, e.g. {3: 'socket:[1234]', 4: 'pipe:[99]'}."""
+    found = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def fd_numbers(pid: int) -> list[int]:
+    return [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")]
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.02):

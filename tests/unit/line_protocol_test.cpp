@@ -37,9 +37,7 @@ std::string run(const std::vector<std::string_view>& chunks, bool end) {
   return out;
 }
 
-std::string run_whole(std::string_view input, bool end) {
-  return run({input}, end);
-}
+std::string run_whole(std::string_view input, bool end) { return run({input}, end); }
 
 TEST(LineProtocol, AnswersOneLineWithItsRot13AndLf) {
   EXPECT_EQ(run_whole("Hello, World!\n", false), "Uryyb, Jbeyq!\n");

@@ -1,0 +1,181 @@
+// 06-libevent-bufferevent: libevent does the reading and writing; we handle whole lines.
+//
+// What it teaches
+//   In 05 we still did the IO ourselves: recv() into our buffer when libevent said "readable",
+//   send() from it when it said "writable", and we kept the events in step with the buffers.
+//   A bufferevent does all of that: it owns an input and an output buffer (evbuffers), reads
+//   into the first whenever the socket is readable and writes out the second whenever it is
+//   writable. We are called with data (readcb), when output has drained (writecb) and when
+//   the connection ends or fails (errorcb). The same interface also fits completion-based IO
+//   such as Windows IOCP, where the OS does the reading for you.
+//   What remains ours: deciding what a line is, and backpressure. A bufferevent buffers
+//   without limit, so, like every stage, we stop reading while a client owes us too much.
+//
+// What to observe
+//   Compare the handlers with 05's: no recv(), no send(), no event_add(). Flood it with a
+//   client that never reads and watch its memory in `top`: it levels off (the book's version
+//   grows by hundreds of megabytes).
+//
+// Run it
+//   build/bin/06-libevent-bufferevent [--bind ADDR] [--port PORT]   then: nc 127.0.0.1 40713
+//
+// Departures from the book are marked [E06.n], the entries of docs/ERRATA.md.
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <map>
+
+#include "common/libevent.hpp"
+#include "common/line_protocol.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/rot13.hpp"
+#include "common/server_main.hpp"
+#include "common/signals.hpp"
+
+namespace {
+
+constexpr std::string_view kSummary =
+    "ROT13 line server: libevent bufferevents do the IO, we handle lines.";
+
+struct Server;
+
+// Per-connection state, kept between callbacks: the bufferevent holds the socket and both
+// buffers, so all we add is whether the client has ended its input.
+struct Connection {
+  Server& server;
+  common::BufferEventPtr bev;
+  bool input_ended = false;  // close once the output has drained
+};
+
+// What every callback can reach: the loop, the listener and every open connection.
+struct Server {
+  event_base* base;
+  common::Listener& listener;
+  std::map<int, Connection> connections;
+};
+
+// Closes a connection: freeing its bufferevent closes the socket (BEV_OPT_CLOSE_ON_FREE).
+void close_connection(Connection& conn) {
+  conn.server.connections.erase(bufferevent_getfd(conn.bev.get()));
+}
+
+// Moves the first `length` bytes of `input` to `output` as ROT13, adding an LF if asked.
+// Departure [E06.3]: the book's evbuffer_readln() mallocs a copy of every line; here the bytes
+// go straight from one evbuffer into space reserved in the other.
+bool answer(evbuffer* input, evbuffer* output, size_t length, bool add_lf) {
+  evbuffer_iovec space;
+  if (evbuffer_reserve_space(output, static_cast<ev_ssize_t>(length + 1), &space, 1) != 1) {
+    return false;
+  }
+  char* bytes = static_cast<char*>(space.iov_base);
+  evbuffer_remove(input, bytes, length);
+  common::rot13_inplace({bytes, length});
+  if (add_lf) bytes[length++] = '\n';
+  space.iov_len = length;
+  return evbuffer_commit_space(output, &space, 1) == 0;
+}
+
+// Answers every line that has ended: at an LF, or after kMaxLine bytes without one, or (once
+// the input has ended) the partial line that is left. Returns false if out of memory.
+bool answer_lines(evbuffer* input, evbuffer* output, bool input_ended) {
+  for (size_t length; (length = evbuffer_get_length(input)) > 0;) {
+    const evbuffer_ptr lf = evbuffer_search_eol(input, nullptr, nullptr, EVBUFFER_EOL_LF);
+    if (lf.pos >= 0 && static_cast<size_t>(lf.pos) < common::kMaxLine) {
+      if (!answer(input, output, static_cast<size_t>(lf.pos), true)) return false;
+      evbuffer_drain(input, 1);  // the LF itself
+    } else if (length >= common::kMaxLine) {
+      if (!answer(input, output, common::kMaxLine, true)) return false;
+    } else if (input_ended) {
+      return answer(input, output, length, false);
+    } else {
+      return true;  // a partial line: wait for the rest
+    }
+  }
+  return true;
+}
+
+// Input has arrived: answer what can be answered.
+void readcb(bufferevent* bev, void* arg) {
+  auto& conn = *static_cast<Connection*>(arg);
+  evbuffer* output = bufferevent_get_output(bev);
+  if (!answer_lines(bufferevent_get_input(bev), output, false)) {
+    common::log("evbuffer: out of memory; closing a connection");
+    return close_connection(conn);
+  }
+  // Departure [E06.1]: stop reading while the client owes too much; writecb resumes. The
+  // book's version grows its output buffer without limit under a client that never reads.
+  if (evbuffer_get_length(output) >= common::kMaxPendingOutput) bufferevent_disable(bev, EV_READ);
+}
+
+// The output has drained to the low-water mark (kResumeReadingBelow, or 0 when closing).
+void writecb(bufferevent* bev, void* arg) {
+  auto& conn = *static_cast<Connection*>(arg);
+  if (conn.input_ended) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) close_connection(conn);
+  } else if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+    bufferevent_enable(bev, EV_READ);
+  }
+}
+
+// End of input, or an error on the connection.
+void errorcb(bufferevent* bev, short what, void* arg) {
+  auto& conn = *static_cast<Connection*>(arg);
+  if (what & BEV_EVENT_ERROR) {
+    // Departure [E06.4]: say what failed; the book leaves "check errno" as a comment.
+    common::log_errno((what & BEV_EVENT_READING) ? "recv" : "send", EVUTIL_SOCKET_ERROR());
+    return close_connection(conn);
+  }
+  if (what & BEV_EVENT_EOF) {
+    // Departure [E06.2]: the book frees the bufferevent at once, dropping the partial line and
+    // any unsent answers. Answer the rest, then close once the output has drained (writecb).
+    conn.input_ended = true;
+    evbuffer* output = bufferevent_get_output(bev);
+    if (!answer_lines(bufferevent_get_input(bev), output, true) ||
+        evbuffer_get_length(output) == 0) {
+      return close_connection(conn);
+    }
+    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);  // writecb once everything is sent
+  }
+}
+
+// The listener is readable: take every connection waiting on it.
+void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
+  auto& server = *static_cast<Server*>(arg);
+  while (common::Fd fd = server.listener.accept(common::Mode::kNonBlocking)) {
+    // Departure [E06.5]: the book's FD_SETSIZE check, copied from 04, is gone: epoll and poll
+    // have no such limit. Only libevent's select backend keeps one (see common::can_watch).
+    if (!common::can_watch(server.base, fd.get())) continue;
+    const int key = fd.get();
+    common::BufferEventPtr bev(bufferevent_socket_new(server.base, key, BEV_OPT_CLOSE_ON_FREE));
+    if (!bev) {
+      common::log("bufferevent_socket_new: cannot watch a new connection; closing it");
+      continue;  // `fd` still owns the socket and closes it
+    }
+    (void)fd.release();  // the bufferevent owns the socket now
+    auto [it, added] = server.connections.emplace(key, Connection{server, std::move(bev)});
+    bufferevent* b = it->second.bev.get();
+    bufferevent_setcb(b, readcb, writecb, errorcb, &it->second);
+    // As in the book, at most one line's worth of input is buffered: readcb always has a
+    // complete line or kMaxLine bytes to answer, never more.
+    bufferevent_setwatermark(b, EV_READ, 0, common::kMaxLine);
+    bufferevent_setwatermark(b, EV_WRITE, common::kResumeReadingBelow, 0);
+    if (bufferevent_enable(b, EV_READ | EV_WRITE) < 0) {
+      common::log("bufferevent_enable: cannot watch a new connection; closing it");
+      server.connections.erase(it);
+    }
+  }
+}
+
+void run(common::Listener& listener) {
+  common::set_nonblocking(listener.fd());  // a wakeup may find the connection already gone
+  common::EventBasePtr base = common::new_event_base();
+  Server server{base.get(), listener, {}};  // destroyed before `base`: connections first
+  // Watch the listener (calling do_accept) and the stop pipe, then let the loop call us back.
+  common::dispatch_until_stopped(base.get(), listener.fd(), do_accept, &server);
+}  // Departure [E06.6]: everything is freed on the way out: bufferevents, events, the loop.
+
+}  // namespace
+
+int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }
