@@ -113,12 +113,13 @@ void run(const Options& options) {
   if (std::fflush(stdout) != 0) common::throw_errno("write stdout");
 }
 
+// Best effort, unlike the response: the exit status already says if the command line was bad.
 void print_usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: %s [--port PORT] [HOST [PATH]]\n"
-               "Fetches http://HOST:PORT/PATH with blocking calls and copies the response,\n"
-               "headers included, to stdout. Defaults: %s, port %u, path %s.\n",
-               common::program_name().c_str(), kDefaultHost, kDefaultPort, kDefaultPath);
+  (void)std::fprintf(to,
+                     "usage: %s [--port PORT] [HOST [PATH]]\n"
+                     "Fetches http://HOST:PORT/PATH with blocking calls and copies the response,\n"
+                     "headers included, to stdout. Defaults: %s, port %u, path %s.\n",
+                     common::program_name().c_str(), kDefaultHost, kDefaultPort, kDefaultPath);
 }
 
 // Returns an error message, or an empty string if the command line is good.

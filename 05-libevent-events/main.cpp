@@ -91,6 +91,8 @@ void do_write(evutil_socket_t /*fd*/, short /*events*/, void* arg) {
 }
 
 // The listener is readable: take every connection waiting on it.
+// Departure [E05.6]: out of descriptors, accept() closes the waiting connection (see
+// common::Listener::accept) where the book's loop spins on a listener that stays readable.
 void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
   auto& server = *static_cast<Server*>(arg);
   while (common::Fd fd = server.listener.accept(common::Mode::kNonBlocking)) {

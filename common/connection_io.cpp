@@ -11,7 +11,7 @@ namespace common {
 
 IoStatus receive_into(int fd, LineProtocol& protocol) {
   // One line's worth per call: enough to keep recv() calls few, small enough that one read adds
-  // at most one line to the output bound (kMaxPendingOutput).
+  // little to what the connection may owe (see kMaxPendingOutput).
   std::array<char, kMaxLine> buffer;
   for (;;) {
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);

@@ -14,8 +14,8 @@ namespace common {
 EventBasePtr new_event_base() {
   EventBasePtr base(event_base_new());
   if (!base) throw std::runtime_error("event_base_new: cannot create an event loop");
-  log(std::string("using libevent ") + event_get_version() + " with the " +
-      event_base_get_method(base.get()) + " backend");
+  common::log(std::string("using libevent ") + event_get_version() + " with the " +
+              event_base_get_method(base.get()) + " backend");
   return base;
 }
 
@@ -41,8 +41,9 @@ void dispatch_until_stopped(event_base* base, int listener_fd, event_callback_fn
 
 bool can_watch(event_base* base, int fd) {
   if (fd < FD_SETSIZE || std::strcmp(event_base_get_method(base), "select") != 0) return true;
-  log("refusing a connection: descriptor " + std::to_string(fd) + " is past FD_SETSIZE (" +
-      std::to_string(FD_SETSIZE) + ") of the select backend");
+  // common::log, not <cmath>'s log (cppcheck confuses the two).
+  common::log("refusing a connection: descriptor " + std::to_string(fd) + " is past FD_SETSIZE (" +
+              std::to_string(FD_SETSIZE) + ") of the select backend");
   return false;
 }
 

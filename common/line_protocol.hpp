@@ -18,9 +18,11 @@ inline constexpr std::size_t kMaxLine = 16384;
 
 /// @brief A connection stops reading while it owes the client this much output or more.
 ///
-/// One read can add at most one read buffer's worth of answers on top, so a server holds at most
-/// about 64 KiB plus one line of unsent output per connection (rule 5 of docs/protocol.md).
-inline constexpr std::size_t kMaxPendingOutput = 64 * 1024;
+/// A read is allowed while less than this is owed, and one read of up to kMaxLine bytes can
+/// complete a partial line of up to kMaxLine - 1 bytes: a server therefore owes at most
+/// kMaxPendingOutput + 2 * kMaxLine bytes per connection, about 96 KiB (rule 5 of
+/// docs/protocol.md; the fuzzer in tests/fuzz checks the exact bound).
+inline constexpr std::size_t kMaxPendingOutput = std::size_t{64} * 1024;
 
 /// @brief Low-water mark: a stage that paused reading for backpressure may resume below this.
 inline constexpr std::size_t kResumeReadingBelow = kMaxPendingOutput / 2;

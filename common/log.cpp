@@ -25,9 +25,10 @@ const std::string& program_name() noexcept { return name_storage(); }
 
 void log(std::string_view message) {
   // One fprintf per line: stderr is unbuffered, and whole lines keep concurrent writers
-  // (the children of 02-fork-server) from interleaving mid-line.
-  std::fprintf(stderr, "%s: %.*s\n", program_name().c_str(), static_cast<int>(message.size()),
-               message.data());
+  // (the children of 02-fork-server) from interleaving mid-line. Its result is ignored: stderr
+  // is where failures are reported, so a failure to write there has nowhere left to go.
+  (void)std::fprintf(stderr, "%s: %.*s\n", program_name().c_str(), static_cast<int>(message.size()),
+                     message.data());
 }
 
 void log_errno(std::string_view what, int err) {

@@ -55,18 +55,18 @@ Listener::Listener(const std::string& host, std::uint16_t port) : reserve_(open_
   for (const addrinfo* ai = found; ai != nullptr && !fd_; ai = ai->ai_next) {
     const std::string where = print_address(ai->ai_addr);
     const int one = 1;
-    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
-    if (!fd) {
+    Fd attempt(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    if (!attempt) {
       failed_step = "socket";
-    } else if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+    } else if (::setsockopt(attempt.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
       // Without SO_REUSEADDR a restarted server cannot bind while old connections linger.
       failed_step = "setsockopt SO_REUSEADDR";
-    } else if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) < 0) {
+    } else if (::bind(attempt.get(), ai->ai_addr, ai->ai_addrlen) < 0) {
       failed_step = "bind " + where;
-    } else if (::listen(fd.get(), kBacklog) < 0) {
+    } else if (::listen(attempt.get(), kBacklog) < 0) {
       failed_step = "listen " + where;
     } else {
-      fd_ = std::move(fd);
+      fd_ = std::move(attempt);
       continue;
     }
     failed_errno = errno;
@@ -87,8 +87,8 @@ Fd Listener::accept(Mode mode) {
       // close it, so the client learns at once and the listener stops reporting readable.
       const int err = errno;
       reserve_.reset();
-      Fd refused(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      reserve_ = open_reserve();
+      const bool refused = Fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC)).get() >= 0;
+      reserve_ = open_reserve();  // only now: the refused connection's descriptor is free again
       if (refused) log_errno("accept: closing a connection", err);
       return {};
     }

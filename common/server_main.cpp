@@ -14,14 +14,16 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+// Best effort: the exit status already says if the command line was bad.
 void print_usage(std::FILE* to, std::string_view summary) {
-  std::fprintf(to,
-               "usage: %s [--bind ADDR] [--port PORT] [--help]\n"
-               "%.*s\n"
-               "  --bind ADDR  address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
-               "  --port PORT  TCP port, 0 to 65535 (default 40713; 0 picks a free port)\n"
-               "Prints 'listening on ADDR:PORT' when ready; SIGINT or SIGTERM stops it.\n",
-               program_name().c_str(), static_cast<int>(summary.size()), summary.data());
+  (void)std::fprintf(
+      to,
+      "usage: %s [--bind ADDR] [--port PORT] [--help]\n"
+      "%.*s\n"
+      "  --bind ADDR  address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
+      "  --port PORT  TCP port, 0 to 65535 (default 40713; 0 picks a free port)\n"
+      "Prints 'listening on ADDR:PORT' when ready; SIGINT or SIGTERM stops it.\n",
+      program_name().c_str(), static_cast<int>(summary.size()), summary.data());
 }
 
 // Accepts `--name value` and `--name=value`; returns the value, or nothing if @p arg is not
@@ -81,7 +83,7 @@ int server_main(int argc, char** argv, std::string_view summary, RunFunction run
     Listener listener(options.bind, options.port);
     // The one line a script (or the test harness) waits for; flushed because stdout is a pipe.
     std::printf("listening on %s\n", listener.address().c_str());
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0) log_errno("write stdout");  // say why nobody saw the line
     run(listener);
     return 0;
   } catch (const std::exception& e) {

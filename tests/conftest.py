@@ -6,11 +6,24 @@ import pathlib
 import signal
 
 import pytest
+from hypothesis import HealthCheck, settings
+
 
 import stages
 from support.server import ServerProcess
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+# Hypothesis profiles (choose with --hypothesis-profile). `ci`, the default: a fixed budget of
+# examples from a fixed seed, so CI is bounded and a failure reproduces. `long`: many more,
+# randomised. Every example talks to a real server, hence no deadline and a function-scoped
+# fixture shared by the examples of one test (one server per stage, which is what we want).
+_COMMON = dict(deadline=None, database=None, print_blob=True,
+               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                      HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=80, derandomize=True, **_COMMON)
+settings.register_profile("long", max_examples=2000, **_COMMON)
+settings.load_profile("ci")
 
 
 def pytest_addoption(parser):
@@ -19,6 +32,8 @@ def pytest_addoption(parser):
     parser.addoption("--stage", action="append", default=[],
                      help="run only these stages (02, 05, 05-poll, ...); repeatable or "
                           "comma-separated; default: every stage in tests/stages.py")
+    parser.addoption("--soak-seconds", type=float, default=60.0,
+                     help="length of the soak test per stage (default 60)")
 
 
 def pytest_generate_tests(metafunc):

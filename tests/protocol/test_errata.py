@@ -98,6 +98,7 @@ def heap_allocations(start_server, lines: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
+@pytest.mark.valgrind
 @pytest.mark.stage_specific(only=["04", "05-epoll", "06-epoll"])
 def test_server_does_not_allocate_per_line(start_server):
     # The book's bufferevent version mallocs every line (evbuffer_readln): 20000 allocations

@@ -97,37 +97,60 @@ class Client:
                  chunk: int = 1 << 16) -> bytes:
         """Sends `data` while reading answers (a server stops reading a client that does not
         read), then half-closes and reads to end of file. Returns everything received."""
+        received: list[bytes] = []
+        self.stream(data, count=len(data), on_receive=received.append, half_close=half_close,
+                    timeout=timeout, chunk=chunk)
+        return b"".join(received)
+
+    def stream(self, pattern: bytes, count: int, on_receive, skip: int = 0,
+               half_close: bool = True, timeout: float = 60.0, chunk: int = 1 << 16) -> int:
+        """Sends `count` bytes of `pattern` repeated (starting `skip` bytes into it) while
+        passing every received chunk to `on_receive`; then half-closes and reads to end of
+        file. Returns the number of bytes received. Nothing is stored, so it suits floods."""
         deadline = time.monotonic() + timeout
+        period = len(pattern)
+        window = pattern * (chunk // period + 2)  # any `chunk` bytes from any offset
+        offset, sent, received = skip % period, 0, 0
         self.sock.setblocking(False)
-        received, sent = [], 0
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-            write_open = True
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"exchange timed out: sent {sent} of {len(data)}, "
-                                         f"received {sum(map(len, received))}")
-                for _key, events in sel.select(remaining):
-                    if events & selectors.EVENT_WRITE and write_open:
-                        try:
-                            sent += self.sock.send(data[sent:sent + chunk])
-                        except BlockingIOError:
-                            pass
-                        if sent == len(data):
-                            write_open = False
-                            if half_close:
-                                self.sock.shutdown(socket.SHUT_WR)
-                            sel.modify(self.sock, selectors.EVENT_READ)
-                    if events & selectors.EVENT_READ:
-                        try:
-                            got = self.sock.recv(1 << 20)
-                        except BlockingIOError:
-                            continue
-                        if not got:
-                            self.sock.setblocking(True)
-                            return b"".join(received)
-                        received.append(got)
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+                writing = count > 0
+                if not writing:
+                    self._finish_sending(sel, half_close)
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise AssertionError(f"stream timed out: sent {sent} of {count}, "
+                                             f"received {received}")
+                    for _key, events in sel.select(remaining):
+                        if events & selectors.EVENT_WRITE and writing:
+                            n = min(chunk, count - sent)
+                            try:
+                                n = self.sock.send(window[offset:offset + n])
+                            except BlockingIOError:
+                                n = 0
+                            sent += n
+                            offset = (offset + n) % period
+                            if sent == count:
+                                writing = False
+                                self._finish_sending(sel, half_close)
+                        if events & selectors.EVENT_READ:
+                            try:
+                                got = self.sock.recv(1 << 20)
+                            except BlockingIOError:
+                                continue
+                            if not got:
+                                return received
+                            received += len(got)
+                            on_receive(got)
+        finally:
+            self.sock.setblocking(True)
+
+    def _finish_sending(self, sel, half_close: bool) -> None:
+        if half_close:
+            self.sock.shutdown(socket.SHUT_WR)
+        sel.modify(self.sock, selectors.EVENT_READ)
 
     def send_until_stalled(self, chunk: bytes, limit: int, quiet: float = 0.5,
                            timeout: float = 30.0) -> int:

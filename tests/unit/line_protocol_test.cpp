@@ -134,7 +134,8 @@ std::string random_input(std::mt19937& rng) {
 }
 
 TEST(LineProtocol, RandomSplitsOfInputAndOutputAgreeWithTheReference) {
-  std::mt19937 rng(20261126);  // fixed seed: a failure reproduces
+  // A fixed seed, deliberately predictable: a failure reproduces.
+  std::mt19937 rng(20261126);  // NOLINT(cert-msc32-c,cert-msc51-cpp)
   for (int round = 0; round < 300; ++round) {
     const std::string input = random_input(rng);
     const bool end = rng() % 2 == 0;
@@ -194,13 +195,32 @@ TEST(LineProtocol, EndOfInputTwiceChangesNothing) {
   EXPECT_EQ(drain(protocol), "kl");
 }
 
-TEST(LineProtocol, NeverOwesMoreThanTheBoundPlusOneLineToASlowReader) {
+// The worst case for the bound: owing just under it, a partial line of kMaxLine - 1 bytes
+// pending, then a read of kMaxLine bytes that are all LFs.
+TEST(LineProtocol, OwesAtMostTheBoundPlusTwoLinesInTheWorstCase) {
+  LineProtocol protocol;
+  while (protocol.pending_output().size() + 1024 < common::kMaxPendingOutput) {
+    protocol.on_input(std::string(1023, 'o') + "\n");
+  }
+  protocol.on_input(std::string(common::kMaxPendingOutput - 2 - protocol.pending_output().size(),
+                                'n') +
+                    "\n");  // last line ends 1 byte short of the bound
+  ASSERT_EQ(protocol.pending_output().size(), common::kMaxPendingOutput - 1);
+  ASSERT_TRUE(protocol.wants_read());
+  protocol.on_input(std::string(kMaxLine - 1, 'p'));  // a partial line, not owed yet
+  protocol.on_input(std::string(kMaxLine, '\n'));     // one read's worth of LFs
+  EXPECT_EQ(protocol.pending_output().size(), common::kMaxPendingOutput - 1 + 2 * kMaxLine - 1);
+  EXPECT_LE(protocol.pending_output().size(), common::kMaxPendingOutput + 2 * kMaxLine);
+  EXPECT_FALSE(protocol.wants_read());
+}
+
+TEST(LineProtocol, NeverOwesMoreThanTheBoundToASlowReader) {
   LineProtocol protocol;
   const std::string line(99, 'w');
   for (int i = 0; i < 100000; ++i) {
     if (protocol.wants_read()) protocol.on_input(line + "\n");
     protocol.on_output_sent(std::min<std::size_t>(protocol.pending_output().size(), 70));
-    ASSERT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + kMaxLine + 1);
+    ASSERT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + 2 * kMaxLine + 1);
   }
 }
 

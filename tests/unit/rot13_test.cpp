@@ -50,8 +50,7 @@ TEST(Rot13, InplaceTransformsEveryByteOfTheSpan) {
   for (int i = 0; i < 256; ++i)
     all += static_cast<char>(i);
   std::string transformed = all;
-  common::rot13_inplace(transformed);
-  ASSERT_EQ(transformed.size(), all.size());
+  common::rot13_inplace(transformed);  // a span: the size cannot change
   for (std::size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(transformed[i], common::rot13_char(all[i])) << "byte " << i;
   }

@@ -1,0 +1,79 @@
+"""Running out of descriptors (rule 7 of docs/protocol.md).
+
+The server runs with a limit of 64 descriptors and 100 clients connect. The classic bug: accept()
+fails with EMFILE, the waiting connection stays in the queue, the listener stays readable, and a
+level-triggered loop calls accept() again at once, forever: a CPU burned doing nothing (libevent's
+own evconnlistener has this bug). Our servers use the reserve-descriptor remedy (see
+common::Listener::accept): each excess connection is accepted into a spare descriptor and closed
+at once, so the client learns immediately and the loop goes back to sleep.
+"""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from support import procfs
+from support.client import Client
+from support.sampling import record_figure
+
+LIMIT = 64
+CLIENTS = 100
+
+
+def served_or_closed(client: Client, line: bytes) -> bool:
+    """True if `line` is answered, False if the server closed the connection at once."""
+    try:
+        client.send(line)
+        got = client.recv_exactly(len(line), timeout=5)
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+    except AssertionError as e:
+        if "before the connection closed" in str(e):
+            return False
+        raise
+    assert got == line.translate(bytes.maketrans(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        b"NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"))
+    return True
+
+
+def test_server_at_its_descriptor_limit_neither_dies_nor_spins(start_server, stage, request):
+    server = start_server(wrapper=["prlimit", f"--nofile={LIMIT}", "--"])
+    served, refused = [], 0
+    try:
+        for n in range(CLIENTS):
+            c = Client(server.address)
+            if served_or_closed(c, b"client %d\n" % n):
+                served.append(c)
+            else:
+                refused += 1
+                c.close()
+        assert served, "no connection was served at all"
+        if refused:
+            assert "accept: closing a connection: Too many open files" in server.stderr()
+        # At the limit, with more clients knocking: a server that retries a failing accept()
+        # spins here. Measure the CPU for one second while five more connections arrive.
+        knocking = [socket.create_connection(server.address, timeout=5) for _ in range(5)]
+        before = procfs.tree_cpu_seconds(server.pid)
+        time.sleep(1.0)  # the measurement window
+        cpu = procfs.tree_cpu_seconds(server.pid) - before
+        for k in knocking:
+            k.close()
+        assert server.alive()
+        if stage.number != "03":  # 03 spins whatever happens: that is its lesson
+            assert cpu < 0.05, f"{cpu:.3f} CPU-seconds in one second at the descriptor limit"
+        record_figure(request.config, request.node.name, served=len(served), refused=refused,
+                      cpu_seconds_per_second_at_limit=cpu)
+    finally:
+        for c in served:
+            c.close()
+    # Within a second of the clients leaving, new connections are answered again.
+    left = time.monotonic()
+
+    def new_client_answered() -> bool:
+        with Client(server.address) as c:
+            return served_or_closed(c, b"after\n")
+    assert procfs.wait_until(new_client_answered, 1.0), "not answering a second after clients left"
+    assert time.monotonic() - left <= 1.5
