@@ -56,6 +56,13 @@ bool do_read(Connection& conn) { return common::read_and_answer(conn); }
 
 // The whole life of one client, in the child: a plain blocking loop.
 void child(common::Fd client) {
+  // An accepted socket inherits the listener's receive timeout (see run()): without this, the
+  // child would wake four times a second to find nothing to read.
+  constexpr timeval kNoTimeout = {0, 0};
+  if (setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout) < 0) {
+    common::log_errno("setsockopt SO_RCVTIMEO");
+    return;
+  }
   Connection conn{std::move(client), {}};
   while (!conn.protocol.finished() && do_read(conn)) {
   }

@@ -44,6 +44,7 @@ SERVER_STAGES: list[Stage] = [
     Stage("04-select-server"),
     *libevent_backends("05-libevent-events"),
     *libevent_backends("06-libevent-bufferevent"),
+    Stage("07-epoll-server"),  # the bonus stage: raw epoll, the benchmarks' reference
 ]
 
 CLIENT_STAGE = "01-blocking-client"

@@ -99,7 +99,7 @@ def heap_allocations(start_server, lines: int) -> int:
 
 
 @pytest.mark.valgrind
-@pytest.mark.stage_specific(only=["04", "05-epoll", "06-epoll"])
+@pytest.mark.stage_specific(only=["04", "05-epoll", "06-epoll", "07"])
 def test_server_does_not_allocate_per_line(start_server):
     # The book's bufferevent version mallocs every line (evbuffer_readln): 20000 allocations
     # for 20000 lines. Ours must allocate far less than one per line.

@@ -73,6 +73,27 @@ def test_waiting_server_uses_almost_no_cpu_with_ten_idle_connections(server):
     assert used < 0.05, f"{used:.3f} CPU-seconds in one idle second"
 
 
+@pytest.mark.stage_specific(never=["03"])
+def test_waiting_server_does_not_even_wake_while_its_clients_are_idle(server):
+    # Stronger than the CPU test: a server that waits for readiness sleeps until something
+    # happens, so ten idle clients cost it no wakeup at all. (02's parent wakes four times a
+    # second by design, its accept timeout; its children, one per client, must not.)
+    idle = [Client(server.address) for _ in range(10)]
+    try:
+        for c in idle:
+            c.send(b"hi\n")
+            c.expect(b"uv\n")
+        watched = procfs.children(server.pid) or [server.pid]
+        assert procfs.wait_until(lambda: all(procfs.state(p) == "S" for p in watched), 2)
+        before = sum(procfs.context_switches(p) for p in watched)
+        time.sleep(1.0)  # the measurement window
+        woke = sum(procfs.context_switches(p) for p in watched) - before
+        assert woke == 0, f"{woke} wakeups in one idle second ({len(watched)} processes)"
+    finally:
+        for c in idle:
+            c.close()
+
+
 def raise_own_descriptor_limit(needed: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < needed:
@@ -128,8 +149,8 @@ def test_select_based_server_refuses_descriptor_1024_and_keeps_serving(start_ser
             c.close()
 
 
-@pytest.mark.stage_specific(only=["05-epoll", "05-poll", "06-epoll", "06-poll"])
-def test_libevent_server_serves_2000_concurrent_connections(start_server):
+@pytest.mark.stage_specific(only=["05-epoll", "05-poll", "06-epoll", "06-poll", "07"])
+def test_event_driven_server_serves_2000_concurrent_connections(start_server):
     count = 2000
     raise_own_descriptor_limit(count + 200)
     server = start_server(wrapper=["prlimit", f"--nofile={count + 200}", "--"])

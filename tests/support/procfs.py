@@ -75,6 +75,14 @@ def tree_cpu_seconds(pid: int) -> float:
     return _over_tree(pid, cpu_seconds)
 
 
+def context_switches(pid: int) -> int:
+    """How many times the process has been switched out so far, voluntarily (it slept) or not:
+    each wakeup of a sleeping process adds at least one."""
+    with open(f"/proc/{pid}/status") as f:
+        return sum(int(line.split()[1]) for line in f
+                   if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
+
+
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 

@@ -1,0 +1,77 @@
+"""The documentation site, tested as a reader would see it: pages opened in headless Chromium,
+a screenshot of the main page, and a link check of every page and image.
+
+Needs the site built first (the CTest test docs.site depends on docs.doxygen, which builds it):
+    cmake --build build --target docs
+    /usr/bin/python3 -m pytest tests/docs --build-dir=build
+"""
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-quic"]
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+STAGES = sorted(p.name for p in REPO.glob("0[0-9]-*") if (p / "README.md").exists())
+
+
+@pytest.fixture(scope="module")
+def site(request) -> pathlib.Path:
+    html = pathlib.Path(request.config.getoption("build_dir")).resolve() / "docs" / "html"
+    assert (html / "index.html").exists(), f"{html} is not built: cmake --build . --target docs"
+    return html
+
+
+def chromium(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    browser = shutil.which("chromium")
+    assert browser, "chromium is not installed (scripts/install-deps installs it)"
+    with tempfile.TemporaryDirectory() as profile:  # a fresh profile every time
+        return subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+
+def dom(page: pathlib.Path) -> str:
+    result = chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_main_page_renders_with_the_overview_and_the_two_commands(site):
+    html = dom(site / "index.html")
+    assert "Chapter 1 of the libevent book" in html
+    assert "overview.svg" in html  # the figure of the stages
+    assert "scripts/tour" in html and "scripts/test" in html
+
+
+def test_screenshot_of_the_main_page_is_taken(site):
+    shot = site.parent / "screenshot-main.png"
+    shot.unlink(missing_ok=True)
+    result = chromium("--window-size=1280,1600", f"--screenshot={shot}", (site / "index.html").as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.exists() and shot.stat().st_size > 20_000  # a real page, not a blank one
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("stage_dir", STAGES)
+def test_every_stage_guide_renders_with_its_diagram(site, stage_dir):
+    page = site / f"md_{stage_dir.replace('-', '_')}_README.html"
+    assert page.exists(), sorted(p.name for p in site.glob("md_*"))
+    html = dom(page)
+    assert stage_dir in html
+    assert f"io-{stage_dir[:2]}.svg" in html
+
+
+def test_no_broken_internal_link_and_no_missing_image(site):
+    linkchecker = shutil.which("linkchecker")
+    assert linkchecker, "linkchecker is not installed (scripts/install-deps installs it)"
+    # Recursive over every local page; external links are not followed (no network here).
+    result = subprocess.run([linkchecker, "--no-status", "--no-warnings",
+                             (site / "index.html").as_uri()],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:]
