@@ -117,4 +117,5 @@ void run(common::Listener& listener) {
 
 }  // namespace
 
+// Departure [E04.7]: SIGPIPE is ignored (server_main): a vanished peer ends only its connection.
 int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }

@@ -124,4 +124,5 @@ void run(common::Listener& listener) {
 
 }  // namespace
 
+// Departure [E05.7]: SIGPIPE is ignored (server_main): a vanished peer ends only its connection.
 int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }

@@ -183,4 +183,5 @@ void run(common::Listener& listener) {
 
 }  // namespace
 
+// Departure [E06.8]: SIGPIPE is ignored (server_main): a vanished peer ends only its connection.
 int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }

@@ -149,4 +149,5 @@ void run(common::Listener& listener) {
 
 }  // namespace
 
+// SIGPIPE is ignored (server_main): a vanished peer ends only its connection.
 int main(int argc, char** argv) { return common::server_main(argc, argv, kSummary, run); }

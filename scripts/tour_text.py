@@ -30,7 +30,7 @@ TEXT = {
         "04.run": "Round trips alone, then beside 1000 idle connections, then past FD_SETSIZE:",
         "04.cost": "median round trip: {none:.0f} us alone, {many:.0f} us beside 1000 idle "
                    "connections; CPU while idle {cpu:.0f}%",
-        "04.measured": "refuses descriptor 1024; round trip {none:.0f} us -> {many:.0f} us "
+        "04.measured": "refuses descriptor {fd}; round trip {none:.0f} us -> {many:.0f} us "
                        "with 1000 idle",
         "04.lesson": "Lesson: select() sleeps while idle, but each wakeup scans every "
                      "descriptor up to the largest, and none past 1023 fit ({measured}).",
@@ -80,7 +80,7 @@ TEXT = {
         "04.run": "先单独测往返时间，再在 1000 个空闲连接旁测，最后越过 FD_SETSIZE:",
         "04.cost": "往返时间中位数：单独 {none:.0f} 微秒，旁有 1000 个空闲连接时 {many:.0f} 微秒；"
                    "空闲时 CPU {cpu:.0f}%",
-        "04.measured": "拒绝描述符 1024；往返时间 {none:.0f} 微秒 -> 有 1000 个空闲连接时 "
+        "04.measured": "拒绝描述符 {fd}；往返时间 {none:.0f} 微秒 -> 有 1000 个空闲连接时 "
                        "{many:.0f} 微秒",
         "04.lesson": "要点：select() 空闲时休眠，但每次唤醒都要扫描到最大的描述符，"
                      "而且 1023 以上的描述符根本放不进去（{measured}）。",

@@ -11,10 +11,14 @@
 // while measuring on the active ones; --churn runs C concurrent connect-one-line-close clients.
 //
 //   loadgen --port P [--host 127.0.0.1] [--connections C] [--depth D] [--line-bytes L]
-//           [--duration S | --count N] [--warmup S] [--idle N] [--churn] [--expect rot13|echo]
-//           [--json FILE]
+//           [--duration S | --count N [--timeout S]] [--warmup S] [--drain S] [--idle N]
+//           [--churn] [--expect rot13|echo] [--json FILE]
 //
-// Exit status: 0 after a clean run; 1 if any answer was wrong or a connection failed; 2 for a
+// When the window closes (or the count is reached, or --timeout, 60 s, runs out) no new line
+// goes out, and the lines in flight have --drain seconds (10) to be answered.
+//
+// Exit status: 0 after a clean run; 1 if any answer was wrong, a connection failed (for churn:
+// failed while the window was open), or a line was still unanswered after the drain; 2 for a
 // bad command line; 3 if the descriptor limit cannot hold the connections asked for.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -56,6 +60,8 @@ struct Options {
   std::size_t line_bytes = 16;
   double duration = 3.0;
   long long count = 0;  // lines in all; 0: run for `duration`
+  double timeout = 60;  // with `count`: stop sending after this long, answered or not
+  double drain = 10;    // after the window: how long lines in flight may take to be answered
   double warmup = 0.3;
   int idle = 0;
   bool churn = false;
@@ -96,12 +102,14 @@ struct Conn {
 };
 
 struct Stats {
-  long long lines = 0;        // answered lines counted in the measurement window
-  long long bytes = 0;        // answer bytes counted in the window
-  long long connections = 0;  // churn: completed connect-line-close cycles in the window
-  long long wrong = 0;        // answers that differed from what was expected
-  long long failed = 0;       // connections that failed or were closed early
-  long long refused = 0;      // idle connections the server closed at once
+  long long lines = 0;             // answered lines counted in the measurement window
+  long long bytes = 0;             // answer bytes counted in the window
+  long long connections = 0;       // churn: completed connect-line-close cycles in the window
+  long long wrong = 0;             // answers that differed from what was expected
+  long long failed = 0;            // connections that failed or were closed early
+  long long failed_in_window = 0;  // of which while the window was open
+  long long unanswered = 0;        // lines still owed to us when the drain ran out
+  long long refused = 0;           // idle connections the server closed at once
   std::vector<std::int64_t> latency_ns;
 };
 
@@ -126,6 +134,10 @@ bool apply(Options& o, const std::string& name, const std::string& value) {
     o.duration = std::stod(value);
   } else if (name == "--count") {
     o.count = std::stoll(value);
+  } else if (name == "--timeout") {
+    o.timeout = std::stod(value);
+  } else if (name == "--drain") {
+    o.drain = std::stod(value);
   } else if (name == "--warmup") {
     o.warmup = std::stod(value);
   } else if (name == "--idle") {
@@ -158,6 +170,9 @@ Options parse(int argc, char** argv) {
   }
   if (o.port == 0) usage_error("--port is required");
   if (o.connections < 1 || o.depth < 1 || o.idle < 0) usage_error("counts must be positive");
+  if (o.duration <= 0 || o.timeout <= 0 || o.drain < 0 || o.warmup < 0) {
+    usage_error("times must be positive");
+  }
   if (o.line_bytes < 1 || o.line_bytes > kMaxLineBytes) usage_error("--line-bytes: 1 to 16384");
   return o;
 }
@@ -165,10 +180,10 @@ Options parse(int argc, char** argv) {
 // Makes room for `needed` descriptors, raising the soft limit up to the hard one.
 void raise_descriptor_limit(std::size_t needed) {
   rlimit limit{};
-  getrlimit(RLIMIT_NOFILE, &limit);
+  if (getrlimit(RLIMIT_NOFILE, &limit) < 0) common::throw_errno("getrlimit");
   if (limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
+    if (setrlimit(RLIMIT_NOFILE, &limit) < 0) common::throw_errno("setrlimit");
   }
   if (limit.rlim_cur < needed) {
     common::log("the descriptor limit (" + std::to_string(limit.rlim_cur) + ") cannot hold " +
@@ -209,6 +224,8 @@ class LoadGen {
   long long answered_ = 0;  // lines answered in all (for --count)
 
   bool count_done() const { return o_.count > 0 && answered_ >= o_.count; }
+  void fail();
+  long long still_owed() const;
 
   common::Fd open_connection(bool nonblocking_connect, bool& in_progress);
   void open_idle();
@@ -228,7 +245,9 @@ common::Fd LoadGen::open_connection(bool nonblocking_connect, bool& in_progress)
   common::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) common::throw_errno("socket");
   const int one = 1;
-  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // lines are small
+  if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {  // lines are small
+    common::throw_errno("setsockopt TCP_NODELAY");
+  }
   in_progress = false;
   if (nonblocking_connect) common::set_nonblocking(fd.get());
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&address_), sizeof address_) < 0) {
@@ -315,7 +334,7 @@ void LoadGen::send_lines(Conn& conn) {
     }
     conn.sent_at.push_back(Clock::now());
   }
-  if (!flush(conn)) ++stats_.failed;
+  if (!flush(conn)) fail();
 }
 
 // Drops the first `n` bytes of `buffer` once they are at least half of it: each byte is moved
@@ -352,12 +371,12 @@ bool LoadGen::on_readable(Conn& conn) {
   const ssize_t n = recv(conn.fd.get(), buffer.data(), buffer.size(), 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return true;
-    ++stats_.failed;  // reset by the server: it refused or dropped us
+    fail();  // reset by the server: it refused or dropped us
     return false;
   }
   if (n == 0) {
     if (o_.churn && conn.sent_at.empty()) return false;  // the expected end of a churn client
-    ++stats_.failed;
+    fail();
     return false;
   }
   const std::string_view got(buffer.data(), static_cast<std::size_t>(n));
@@ -387,7 +406,11 @@ bool LoadGen::on_readable(Conn& conn) {
       ++stats_.connections;
       stats_.latency_ns.push_back((now - conn.started).count());
     }
-    shutdown(conn.fd.get(), SHUT_WR);  // done: the server answers end of input by closing
+    // Done: the server answers end of input by closing. A failure here is the server gone.
+    if (shutdown(conn.fd.get(), SHUT_WR) < 0) {
+      fail();
+      return false;
+    }
     conn.finishing = true;
     return true;
   }
@@ -419,13 +442,13 @@ void LoadGen::on_event(Conn& conn, std::uint32_t events) {
   if (conn.connecting) {  // churn: the non-blocking connect() has finished, one way or another
     int error = 0;
     socklen_t length = sizeof error;
-    getsockopt(conn.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+    if (getsockopt(conn.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) < 0) error = errno;
     conn.connecting = false;
     ok = error == 0;
     if (ok)
       send_lines(conn);
     else
-      ++stats_.failed;
+      fail();
   } else {
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ok = on_readable(conn);
     if (ok && (events & EPOLLOUT)) ok = flush(conn);
@@ -438,6 +461,23 @@ void LoadGen::on_event(Conn& conn, std::uint32_t events) {
   }
 }
 
+// A connection failed or was closed early by the server.
+void LoadGen::fail() {
+  ++stats_.failed;
+  if (!stopping_) ++stats_.failed_in_window;
+}
+
+// Lines sent on connections still open and not answered (for churn, connections not done).
+long long LoadGen::still_owed() const {
+  long long owed = 0;
+  for (const auto& conn : conns_) {
+    if (!conn->fd) continue;
+    owed += static_cast<long long>(conn->sent_at.size());
+    if (o_.churn && (conn->connecting || conn->finishing) && conn->sent_at.empty()) ++owed;
+  }
+  return owed;
+}
+
 // True while some connection still waits for answers (or, for churn, is still open).
 bool LoadGen::busy() const {
   return std::any_of(conns_.begin(), conns_.end(), [&](const std::unique_ptr<Conn>& conn) {
@@ -447,7 +487,8 @@ bool LoadGen::busy() const {
 
 void LoadGen::loop() {
   std::array<epoll_event, 256> events{};
-  const auto drain_deadline = window_end_ + std::chrono::seconds(10);
+  const auto drain_deadline = window_end_ + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(o_.drain));
   for (;;) {
     const auto now = Clock::now();
     stopping_ = stopping_ || now >= window_end_ || count_done();
@@ -485,11 +526,13 @@ void LoadGen::report(double seconds) const {
       "\"idle\": %d, \"idle_held\": %zu, \"refused\": %lld, \"seconds\": %.3f, "
       "\"lines\": %lld, \"churned\": %lld, \"per_second\": %.1f, \"mb_per_second\": %.2f, "
       "\"latency_us\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, \"p999\": %.2f, "
-      "\"max\": %.2f}, \"wrong\": %lld, \"failed\": %lld}\n",
+      "\"max\": %.2f}, \"wrong\": %lld, \"failed\": %lld, \"failed_in_window\": %lld, "
+      "\"unanswered\": %lld}\n",
       o_.churn ? "churn" : "closed-loop", o_.connections, o_.depth, o_.line_bytes, o_.idle,
       idle_.size(), stats_.refused, seconds, stats_.lines, stats_.connections, count / seconds,
       static_cast<double>(stats_.bytes) / seconds / 1e6, percentile(0.5), percentile(0.9),
-      percentile(0.99), percentile(0.999), percentile(1.0), stats_.wrong, stats_.failed);
+      percentile(0.99), percentile(0.999), percentile(1.0), stats_.wrong, stats_.failed,
+      stats_.failed_in_window, stats_.unanswered);
   if (std::fputs(json, stdout) < 0) common::throw_errno("write stdout");
   if (!o_.json.empty()) {
     std::FILE* file = std::fopen(o_.json.c_str(), "w");
@@ -505,15 +548,26 @@ int LoadGen::run() {
   const auto start = Clock::now();
   window_start_ =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.warmup));
-  window_end_ = o_.count > 0 ? Clock::time_point::max()
-                             : window_start_ + std::chrono::duration_cast<Clock::duration>(
-                                                   std::chrono::duration<double>(o_.duration));
   if (o_.count > 0) window_start_ = start;
+  window_end_ =
+      window_start_ + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(o_.count > 0 ? o_.timeout : o_.duration));
   start_active();
   loop();
   const auto end = std::min(Clock::now(), window_end_);
+  stats_.unanswered = still_owed();
   report(std::chrono::duration<double>(end - window_start_).count());
-  return stats_.wrong == 0 && (o_.churn || stats_.failed == 0) ? 0 : 1;
+  if (stats_.unanswered > 0) {
+    common::log(std::to_string(stats_.unanswered) + " line(s) still unanswered " +
+                std::to_string(o_.drain) + " s after the window closed");
+  }
+  if (o_.count > 0 && !count_done()) {
+    common::log("only " + std::to_string(answered_) + " of " + std::to_string(o_.count) +
+                " lines answered within --timeout");
+  }
+  const bool failed = o_.churn ? stats_.failed_in_window > 0 : stats_.failed > 0;
+  const bool short_count = o_.count > 0 && !count_done();
+  return stats_.wrong == 0 && !failed && stats_.unanswered == 0 && !short_count ? 0 : 1;
 }
 
 }  // namespace

@@ -58,13 +58,17 @@ def test_screenshot_of_the_main_page_is_taken(site):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
 @pytest.mark.parametrize("stage_dir", STAGES)
-def test_every_stage_guide_renders_with_its_diagram(site, stage_dir):
-    page = site / f"md_{stage_dir.replace('-', '_')}_README.html"
+def test_every_stage_guide_renders_with_its_diagram(site, stage_dir, lang):
+    suffix = "" if lang == "en" else "_zh_CN"
+    page = site / f"md_{stage_dir.replace('-', '_')}_README{suffix}.html"
     assert page.exists(), sorted(p.name for p in site.glob("md_*"))
     html = dom(page)
     assert stage_dir in html
     assert f"io-{stage_dir[:2]}.svg" in html
+    if lang == "zh-CN":
+        assert "阶段" in html or "服务器" in html or "客户端" in html  # the Chinese text itself
 
 
 def test_no_broken_internal_link_and_no_missing_image(site):

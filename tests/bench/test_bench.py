@@ -1,0 +1,170 @@
+"""The benchmarks' own honesty: a server that answers wrong, answers nothing, or drops
+connections must fail the run, never win it (issue: bench/loadgen and bench/run).
+
+Each test puts a deliberately broken server in front of bench/loadgen (or bench/run) and checks
+that it exits non-zero and says why. The broken servers are small Python threads on loopback,
+on ports the OS picks; every wait is bounded.
+
+    /usr/bin/python3 -m pytest tests/bench --build-dir=build
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import pathlib
+import selectors
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+
+
+class FakeServer:
+    """A line server on 127.0.0.1 that misbehaves on purpose, in a thread.
+
+    mode "echo": answers every byte unchanged (wrong for a ROT13 client);
+    mode "rot13": answers correctly; mode "silent": reads everything, answers nothing;
+    mode "reset": accepts and resets each connection at once (SO_LINGER 0)."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self.listener.setblocking(False)
+        self.port = self.listener.getsockname()[1]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self.listener, selectors.EVENT_READ)
+        rot13 = codecs.getencoder("rot13")
+        try:
+            while not self.stopping.is_set():
+                for key, _ in sel.select(0.05):
+                    sock = key.fileobj
+                    if sock is self.listener:
+                        try:
+                            conn, _ = self.listener.accept()
+                        except BlockingIOError:
+                            continue
+                        if self.mode == "reset":
+                            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                            struct.pack("ii", 1, 0))
+                            conn.close()
+                            continue
+                        sel.register(conn, selectors.EVENT_READ)
+                        continue
+                    try:
+                        data = sock.recv(65536)
+                    except ConnectionError:
+                        data = b""
+                    if not data:
+                        sel.unregister(sock)
+                        sock.close()
+                    elif self.mode == "echo":
+                        sock.sendall(data)
+                    elif self.mode == "rot13":
+                        sock.sendall(rot13(data.decode("latin-1"))[0].encode("latin-1"))
+        finally:
+            for key in list(sel.get_map().values()):
+                key.fileobj.close()
+            sel.close()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def fake_server(request):
+    server = FakeServer(request.param)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def bin_dir(request) -> pathlib.Path:
+    path = pathlib.Path(request.config.getoption("build_dir")).resolve() / "bin"
+    assert (path / "loadgen").exists(), f"{path}/loadgen is not built"
+    return path
+
+
+def loadgen(bin_dir: pathlib.Path, port: int, *args: str, timeout: float = 30):
+    """Runs loadgen; returns (exit status, its JSON summary or None, stderr, seconds taken)."""
+    start = time.monotonic()
+    result = subprocess.run([str(bin_dir / "loadgen"), "--port", str(port), *args],
+                            capture_output=True, text=True, timeout=timeout)
+    lines = result.stdout.strip().splitlines()
+    summary = json.loads(lines[-1]) if lines else None
+    return result.returncode, summary, result.stderr, time.monotonic() - start
+
+
+@pytest.mark.parametrize("fake_server", ["rot13"], indirect=True)
+def test_a_correct_server_passes(bin_dir, fake_server):
+    # The control: the checks below fail for the broken servers, not for every server.
+    rc, summary, err, _ = loadgen(bin_dir, fake_server.port, "--connections", "2", "--depth",
+                                  "4", "--count", "400", "--timeout", "20")
+    assert rc == 0, err
+    assert summary["wrong"] == 0 and summary["failed"] == 0 and summary["unanswered"] == 0
+    assert summary["lines"] == 400
+
+
+@pytest.mark.parametrize("fake_server", ["echo"], indirect=True)
+def test_a_wrong_answer_fails_the_run(bin_dir, fake_server):
+    rc, summary, err, _ = loadgen(bin_dir, fake_server.port, "--duration", "0.3", "--warmup",
+                                  "0")
+    assert rc == 1
+    assert summary["wrong"] >= 1
+    assert "wrong answer" in err
+
+
+@pytest.mark.parametrize("fake_server", ["silent"], indirect=True)
+def test_lines_left_unanswered_fail_the_run(bin_dir, fake_server):
+    rc, summary, err, seconds = loadgen(bin_dir, fake_server.port, "--connections", "3",
+                                        "--depth", "2", "--duration", "0.3", "--warmup", "0",
+                                        "--drain", "0.5")
+    assert rc == 1
+    assert summary["unanswered"] == 6  # 3 connections x 2 lines, none ever answered
+    assert "unanswered" in err
+    assert seconds < 10  # the drain is bounded
+
+
+@pytest.mark.parametrize("fake_server", ["silent"], indirect=True)
+def test_a_count_that_is_never_reached_ends_at_the_timeout_and_fails(bin_dir, fake_server):
+    rc, summary, err, seconds = loadgen(bin_dir, fake_server.port, "--count", "100",
+                                        "--timeout", "0.5", "--drain", "0.2")
+    assert rc == 1
+    assert summary["unanswered"] >= 1
+    assert "of 100 lines answered" in err
+    assert seconds < 10
+
+
+@pytest.mark.parametrize("fake_server", ["reset"], indirect=True)
+def test_churn_against_a_server_that_drops_connections_fails(bin_dir, fake_server):
+    rc, summary, err, _ = loadgen(bin_dir, fake_server.port, "--churn", "--connections", "4",
+                                  "--duration", "0.3", "--warmup", "0", "--drain", "1")
+    assert rc == 1, err
+    assert summary["failed_in_window"] >= 1
+    assert summary["churned"] == 0
+
+
+def test_bench_run_fails_when_a_stage_answers_wrong(request, tmp_path):
+    # bench/run's hidden --program-override runs the echo floor in 05's place: every answer is
+    # wrong, so the quick run must fail and name the workload, whatever the numbers.
+    build = pathlib.Path(request.config.getoption("build_dir")).resolve()
+    result = subprocess.run(
+        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir", str(build),
+         "--out", str(tmp_path), "--stages", "05", "--workloads", "W1",
+         "--program-override", "05=floor"],
+        capture_output=True, text=True, timeout=240)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "FAILED" in result.stderr and "W1 05" in result.stderr, result.stderr[-2000:]
+    assert "wrong answers" in result.stderr
+    saved = json.loads((tmp_path / "quick.json").read_text())
+    assert saved["failures"], "the failure is recorded in the results too"
