@@ -29,6 +29,7 @@ class FakeServer:
 
     mode "echo": answers every byte unchanged (wrong for a ROT13 client);
     mode "rot13": answers correctly; mode "silent": reads everything, answers nothing;
+    mode "sometimes": answers correctly, except on every third connection, where it is silent;
     mode "reset": accepts and resets each connection at once (SO_LINGER 0)."""
 
     def __init__(self, mode: str):
@@ -37,6 +38,7 @@ class FakeServer:
         self.listener.setblocking(False)
         self.port = self.listener.getsockname()[1]
         self.stopping = threading.Event()
+        self.accepted = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -58,7 +60,10 @@ class FakeServer:
                                             struct.pack("ii", 1, 0))
                             conn.close()
                             continue
-                        sel.register(conn, selectors.EVENT_READ)
+                        self.accepted += 1
+                        silent = self.mode == "silent" or (
+                            self.mode == "sometimes" and self.accepted % 3 == 0)
+                        sel.register(conn, selectors.EVENT_READ, "silent" if silent else "rot13")
                         continue
                     try:
                         data = sock.recv(65536)
@@ -69,7 +74,7 @@ class FakeServer:
                         sock.close()
                     elif self.mode == "echo":
                         sock.sendall(data)
-                    elif self.mode == "rot13":
+                    elif key.data == "rot13":
                         sock.sendall(rot13(data.decode("latin-1"))[0].encode("latin-1"))
         finally:
             for key in list(sel.get_map().values()):
@@ -148,10 +153,32 @@ def test_a_count_that_is_never_reached_ends_at_the_timeout_and_fails(bin_dir, fa
 @pytest.mark.parametrize("fake_server", ["reset"], indirect=True)
 def test_churn_against_a_server_that_drops_connections_fails(bin_dir, fake_server):
     rc, summary, err, _ = loadgen(bin_dir, fake_server.port, "--churn", "--connections", "4",
-                                  "--duration", "0.3", "--warmup", "0", "--drain", "1")
+                                  "--duration", "1", "--warmup", "0", "--drain", "1")
     assert rc == 1, err
     assert summary["failed_in_window"] >= 1
     assert summary["churned"] == 0
+
+
+@pytest.mark.parametrize("fake_server", ["sometimes"], indirect=True)
+def test_churn_lines_left_unanswered_fail_even_when_the_server_is_stopped(bin_dir, fake_server):
+    # As bench/run does for W4: a second after loadgen's window the server is stopped, which
+    # ends every connection. Those ending with a line unanswered must still fail the run.
+    args = [str(bin_dir / "loadgen"), "--port", str(fake_server.port), "--churn",
+            "--connections", "4", "--duration", "0.5", "--warmup", "0", "--drain", "10"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # the window, then the driver's second of grace
+        assert proc.poll() is None, "loadgen ended although some lines were never answered"
+        fake_server.close()  # the stop: every connection it holds is closed
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert proc.returncode == 1, err
+    assert summary["unanswered"] >= 1
+    assert summary["churned"] >= 1  # the other connections were answered and counted
 
 
 def test_bench_run_fails_when_a_stage_answers_wrong(request, tmp_path):

@@ -115,6 +115,28 @@ def fd_numbers(pid: int) -> list[int]:
     return [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")]
 
 
+# TCP states as /proc/net/tcp writes them (include/net/tcp_states.h).
+TCP_ESTABLISHED, TCP_CLOSE_WAIT = "01", "08"
+
+
+def open_server_connections(port: int) -> int:
+    """TCP connections whose local end is `port` (the server's side) and that the server has not
+    closed yet: established, or closed by the client only (CLOSE_WAIT). A connection counts
+    from the moment the client's connect() returns, accepted by the server or not."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
+                count += 1
+    return count
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.02):
     """Polls `predicate` until it returns a true value or `timeout` seconds pass; returns its
     last value. Bounded: never waits longer than `timeout`."""
