@@ -69,6 +69,12 @@ def merge_rounds(records: list[dict]) -> list[dict]:
     return merged
 
 
+def matches(record: dict, workload: str, stage: str, params: dict) -> bool:
+    """Whether `record` measured `workload` on `stage` at a point with these parameters."""
+    return (record["workload"] == workload and record["stage"] == stage
+            and all(record["params"].get(k) == v for k, v in params.items()))
+
+
 class Results:
     """The records of one run, found by workload, stage and parameters; where the run had
     several rounds, each point is the median one (merge_rounds)."""
@@ -78,11 +84,7 @@ class Results:
         self.records = merge_rounds(data.get("results", []))
 
     def find(self, workload: str, stage: str, **params) -> dict | None:
-        for r in self.records:
-            if r["workload"] == workload and r["stage"] == stage and all(
-                    r["params"].get(k) == v for k, v in params.items()):
-                return r
-        return None
+        return next((r for r in self.records if matches(r, workload, stage, params)), None)
 
     def ok(self, workload: str, stage: str, **params) -> dict | None:
         """The record if it was measured, else None."""
@@ -537,8 +539,7 @@ def round_ratios(res: Results, workload: str, stage: str, ref_workload: str,
     def by_round(w: str, st: str) -> dict[int, float]:
         return {r["round"]: r["loadgen"]["latency_us"]["p50"]
                 for r in res.data.get("results", [])
-                if r["workload"] == w and r["stage"] == st and r["status"] == "ok"
-                and all(r["params"].get(k) == v for k, v in params.items())}
+                if r["status"] == "ok" and matches(r, w, st, params)}
     mine, ref = by_round(workload, stage), by_round(ref_workload, "floor")
     return [mine[n] / ref[n] for n in sorted(mine) if n in ref and ref[n] > 0]
 

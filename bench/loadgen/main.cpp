@@ -568,12 +568,12 @@ int LoadGen::run() {
                 " line(s) unanswered: still owed when the drain ended, or on a connection that "
                 "ended without its answer");
   }
-  if (o_.count > 0 && !count_done()) {
+  const bool short_count = o_.count > 0 && !count_done();
+  if (short_count) {
     common::log("only " + std::to_string(answered_) + " of " + std::to_string(o_.count) +
                 " lines answered within --timeout");
   }
   const bool failed = o_.churn ? stats_.failed_in_window > 0 : stats_.failed > 0;
-  const bool short_count = o_.count > 0 && !count_done();
   return stats_.wrong == 0 && !failed && stats_.unanswered == 0 && !short_count ? 0 : 1;
 }
 

@@ -9,7 +9,6 @@ on ports the OS picks; every wait is bounded.
 """
 from __future__ import annotations
 
-import codecs
 import json
 import pathlib
 import selectors
@@ -20,6 +19,9 @@ import threading
 import time
 
 import pytest
+
+from conftest import program_path
+from support.reference import rot13
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
@@ -45,7 +47,6 @@ class FakeServer:
     def _serve(self) -> None:
         sel = selectors.DefaultSelector()
         sel.register(self.listener, selectors.EVENT_READ)
-        rot13 = codecs.getencoder("rot13")
         try:
             while not self.stopping.is_set():
                 for key, _ in sel.select(0.05):
@@ -75,7 +76,7 @@ class FakeServer:
                     elif self.mode == "echo":
                         sock.sendall(data)
                     elif key.data == "rot13":
-                        sock.sendall(rot13(data.decode("latin-1"))[0].encode("latin-1"))
+                        sock.sendall(rot13(data))
         finally:
             for key in list(sel.get_map().values()):
                 key.fileobj.close()
@@ -93,17 +94,10 @@ def fake_server(request):
     server.close()
 
 
-@pytest.fixture(scope="module")
-def bin_dir(request) -> pathlib.Path:
-    path = pathlib.Path(request.config.getoption("build_dir")).resolve() / "bin"
-    assert (path / "loadgen").exists(), f"{path}/loadgen is not built"
-    return path
-
-
 def loadgen(bin_dir: pathlib.Path, port: int, *args: str, timeout: float = 30):
     """Runs loadgen; returns (exit status, its JSON summary or None, stderr, seconds taken)."""
     start = time.monotonic()
-    result = subprocess.run([str(bin_dir / "loadgen"), "--port", str(port), *args],
+    result = subprocess.run([str(program_path(bin_dir, "loadgen")), "--port", str(port), *args],
                             capture_output=True, text=True, timeout=timeout)
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1]) if lines else None
@@ -163,7 +157,7 @@ def test_churn_against_a_server_that_drops_connections_fails(bin_dir, fake_serve
 def test_churn_lines_left_unanswered_fail_even_when_the_server_is_stopped(bin_dir, fake_server):
     # As bench/run does for W4: a second after loadgen's window the server is stopped, which
     # ends every connection. Those ending with a line unanswered must still fail the run.
-    args = [str(bin_dir / "loadgen"), "--port", str(fake_server.port), "--churn",
+    args = [str(program_path(bin_dir, "loadgen")), "--port", str(fake_server.port), "--churn",
             "--connections", "4", "--duration", "0.5", "--warmup", "0", "--drain", "10"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -181,12 +175,12 @@ def test_churn_lines_left_unanswered_fail_even_when_the_server_is_stopped(bin_di
     assert summary["churned"] >= 1  # the other connections were answered and counted
 
 
-def test_bench_run_fails_when_a_stage_answers_wrong(request, tmp_path):
+def test_bench_run_fails_when_a_stage_answers_wrong(bin_dir, tmp_path):
     # bench/run's hidden --program-override runs the echo floor in 05's place: every answer is
     # wrong, so the quick run must fail and name the workload, whatever the numbers.
-    build = pathlib.Path(request.config.getoption("build_dir")).resolve()
     result = subprocess.run(
-        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir", str(build),
+        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir",
+         str(bin_dir.parent),
          "--out", str(tmp_path), "--stages", "05", "--workloads", "W1",
          "--program-override", "05=floor"],
         capture_output=True, text=True, timeout=240)
