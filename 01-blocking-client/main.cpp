@@ -29,6 +29,7 @@
 
 #include "common/log.hpp"
 #include "common/net.hpp"
+#include "common/posix.hpp"
 
 namespace {
 
@@ -59,7 +60,7 @@ common::Fd connect_to(const Options& options) {
   std::string last_error;
   common::Fd fd;
   for (const addrinfo* ai = found; ai != nullptr && !fd; ai = ai->ai_next) {
-    common::Fd attempt(socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    common::Fd attempt(common::socket_cloexec(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
     // Blocks until the three-way handshake completes or fails (refused, unreachable, timeout).
     if (attempt && connect(attempt.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
       fd = std::move(attempt);
@@ -75,7 +76,7 @@ common::Fd connect_to(const Options& options) {
 // The book asks "XXX Can send succeed partially?": yes, so keep sending the rest.
 void send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t n = common::send_nosignal(fd, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) common::throw_errno("send");
     bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -106,7 +107,7 @@ void run(const Options& options) {
   request += ipv6_literal ? "[" : "";
   request += options.host;
   request += ipv6_literal ? "]" : "";
-  if (options.port != kDefaultPort) request += ":" + std::to_string(options.port);
+  if (options.port != kDefaultPort) request.append(":").append(std::to_string(options.port));
   request += "\r\n\r\n";
   send_all(fd.get(), request);
   copy_response(fd.get());

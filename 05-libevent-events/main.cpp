@@ -53,7 +53,7 @@ struct Connection : common::Connection {
 struct Server {
   event_base* base;
   common::Listener& listener;
-  std::map<int, Connection> connections;
+  std::map<evutil_socket_t, Connection> connections;
 };
 
 // Puts `ev` in the loop if `wanted`, takes it out otherwise; false if libevent refuses.
@@ -95,11 +95,19 @@ void do_write(evutil_socket_t /*fd*/, short /*events*/, void* arg) {
 // common::Listener::accept) where the book's loop spins on a listener that stays readable.
 void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
   auto& server = *static_cast<Server*>(arg);
-  while (common::Fd fd = server.listener.accept(common::Mode::kNonBlocking)) {
-    // Departure [E05.1]: the book's FD_SETSIZE check, copied from 04, is gone: epoll and poll
-    // have no such limit. Only libevent's select backend keeps one (see common::can_watch).
+  while (common::Fd fd = server.listener.accept(common::Mode::kBlocking)) {
+    // As in the book, libevent's portable call makes the socket non-blocking (fcntl() here,
+    // ioctlsocket() on Windows).
+    if (evutil_make_socket_nonblocking(fd.get()) < 0) {
+      common::log_errno("evutil_make_socket_nonblocking: closing a connection",
+                        EVUTIL_SOCKET_ERROR());
+      continue;
+    }
+    // Departure [E05.1]: the book's FD_SETSIZE check, copied from 04, is gone: libevent has no
+    // such limit (its select backend grows its fd_sets). But Debian builds it with
+    // _FORTIFY_SOURCE, whose FD_SET() aborts past FD_SETSIZE: see common::can_watch.
     if (!common::can_watch(server.base, fd.get())) continue;
-    const int key = fd.get();
+    const evutil_socket_t key = fd.get();
     auto [it, added] =
         server.connections.emplace(key, Connection{{std::move(fd), {}}, server, {}, {}});
     Connection& conn = it->second;  // its address stays valid until it is erased
@@ -115,7 +123,10 @@ void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
 }
 
 void run(common::Listener& listener) {
-  common::set_nonblocking(listener.fd());  // a wakeup may find the connection already gone
+  // Non-blocking, as in the book: a wakeup may find the connection already gone.
+  if (evutil_make_socket_nonblocking(listener.fd()) < 0) {
+    common::throw_errno("evutil_make_socket_nonblocking", EVUTIL_SOCKET_ERROR());
+  }
   common::EventBasePtr base = common::new_event_base();
   Server server{base.get(), listener, {}};  // destroyed before `base`: connections first
   // Watch the listener (calling do_accept) and the stop pipe, then let the loop call us back.

@@ -24,8 +24,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include <algorithm>
-#include <cstring>
+#include <array>
 #include <map>
 
 #include "common/libevent.hpp"
@@ -55,7 +54,7 @@ struct Connection {
 struct Server {
   event_base* base;
   common::Listener& listener;
-  std::map<int, Connection> connections;
+  std::map<evutil_socket_t, Connection> connections;
 };
 
 // Closes a connection: freeing its bufferevent closes the socket (BEV_OPT_CLOSE_ON_FREE).
@@ -63,38 +62,34 @@ void close_connection(Connection& conn) {
   conn.server.connections.erase(bufferevent_getfd(conn.bev.get()));
 }
 
-// Answers every line of `input` that has ended: at an LF, or after kMaxLine bytes without one,
-// or (once the input has ended) the partial line that is left. Returns false if out of memory.
-// Departure [E06.3]: the book calls evbuffer_readln() per line, which mallocs a copy of each.
-// Worse than the malloc is the per-line traffic with the evbuffers (a search, a copy, a drain,
-// each invoking callbacks): here all the lines a read brought are answered in one pass, with one
-// call of each kind. Since ROT13 leaves LF alone, a run of complete lines is answered by copying
-// it and transforming it whole; only a line split at kMaxLine gains a byte, its LF.
+// Answers, one at a time as the book's readcb does, each line of `input` that has ended: at an
+// LF, after kMaxLine bytes without one (its answer gains an LF), or, once the input has ended,
+// the partial line that is left (answered without one). Returns false if out of memory.
+// Departure [E06.3]: the book takes each line with evbuffer_readln(), which mallocs a copy that
+// the caller frees. evbuffer_search_eol() finds the same end, and evbuffer_remove() copies the
+// line into a buffer on the stack: the same work per line, without a malloc and a free.
 bool answer_lines(evbuffer* input, evbuffer* output, bool input_ended) {
-  const size_t length = evbuffer_get_length(input);
-  if (length == 0) return true;
-  // The read watermark keeps the input within kMaxLine bytes, so making it contiguous is cheap.
-  const auto* in = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
-  evbuffer_iovec space;
-  const auto room = static_cast<ev_ssize_t>(length + length / common::kMaxLine + 1);
-  if (!in || evbuffer_reserve_space(output, room, &space, 1) != 1) return false;
-  char* out = static_cast<char*>(space.iov_base);
-  size_t consumed = 0;  // input bytes answered
-  size_t produced = 0;  // answer bytes written into `space`
-  while (consumed < length) {
-    const size_t limit = std::min(common::kMaxLine, length - consumed);
-    const void* lf = std::memchr(in + consumed, '\n', limit);
-    size_t line =
-        lf ? static_cast<size_t>(static_cast<const char*>(lf) - (in + consumed)) + 1 : limit;
-    if (!lf && line < common::kMaxLine && !input_ended) break;  // a partial line: wait for more
-    std::memcpy(out + produced, in + consumed, line);
-    consumed += line;
-    produced += line;
-    if (!lf && line == common::kMaxLine) out[produced++] = '\n';  // a full line without an LF
+  std::array<char, common::kMaxLine + 1> line;  // the longest line, and the LF of its answer
+  for (;;) {
+    const size_t pending = evbuffer_get_length(input);
+    const evbuffer_ptr lf = evbuffer_search_eol(input, nullptr, nullptr, EVBUFFER_EOL_LF);
+    size_t n = 0;       // input bytes the line takes, its LF included
+    size_t answer = 0;  // bytes of its answer
+    if (lf.pos >= 0 && static_cast<size_t>(lf.pos) < common::kMaxLine) {
+      n = answer = static_cast<size_t>(lf.pos) + 1;  // a line that ends at an LF
+    } else if (pending >= common::kMaxLine) {
+      n = common::kMaxLine;  // kMaxLine bytes without an LF: a line too, answered with an LF
+      answer = n + 1;
+    } else if (input_ended && pending > 0) {
+      n = answer = pending;  // the partial line left at end of input
+    } else {
+      return true;  // nothing, or a partial line: wait for the rest
+    }
+    if (evbuffer_remove(input, line.data(), n) != static_cast<int>(n)) return false;
+    common::rot13_inplace({line.data(), n});  // ROT13 leaves the LF alone
+    if (answer > n) line[n] = '\n';
+    if (evbuffer_add(output, line.data(), answer) != 0) return false;
   }
-  common::rot13_inplace({out, produced});
-  space.iov_len = produced;
-  return evbuffer_commit_space(output, &space, 1) == 0 && evbuffer_drain(input, consumed) == 0;
 }
 
 // Input has arrived: answer what can be answered.
@@ -148,11 +143,19 @@ void errorcb(bufferevent* bev, short what, void* arg) {
 // common::Listener::accept) where the book's loop spins on a listener that stays readable.
 void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
   auto& server = *static_cast<Server*>(arg);
-  while (common::Fd fd = server.listener.accept(common::Mode::kNonBlocking)) {
-    // Departure [E06.5]: the book's FD_SETSIZE check, copied from 04, is gone: epoll and poll
-    // have no such limit. Only libevent's select backend keeps one (see common::can_watch).
+  while (common::Fd fd = server.listener.accept(common::Mode::kBlocking)) {
+    // As in the book, libevent's portable call makes the socket non-blocking (fcntl() here,
+    // ioctlsocket() on Windows).
+    if (evutil_make_socket_nonblocking(fd.get()) < 0) {
+      common::log_errno("evutil_make_socket_nonblocking: closing a connection",
+                        EVUTIL_SOCKET_ERROR());
+      continue;
+    }
+    // Departure [E06.5]: the book's FD_SETSIZE check, copied from 04, is gone: libevent has no
+    // such limit (its select backend grows its fd_sets). But Debian builds it with
+    // _FORTIFY_SOURCE, whose FD_SET() aborts past FD_SETSIZE: see common::can_watch.
     if (!common::can_watch(server.base, fd.get())) continue;
-    const int key = fd.get();
+    const evutil_socket_t key = fd.get();
     common::BufferEventPtr bev(bufferevent_socket_new(server.base, key, BEV_OPT_CLOSE_ON_FREE));
     if (!bev) {
       common::log("bufferevent_socket_new: cannot watch a new connection; closing it");
@@ -162,8 +165,8 @@ void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
     auto [it, added] = server.connections.emplace(key, Connection{server, std::move(bev)});
     bufferevent* b = it->second.bev.get();
     bufferevent_setcb(b, readcb, writecb, errorcb, &it->second);
-    // As in the book, at most one line's worth of input is buffered: readcb always has a
-    // complete line or kMaxLine bytes to answer, never more.
+    // As in the book, libevent stops reading while kMaxLine bytes wait in the input, so the
+    // input never holds more than one full line.
     bufferevent_setwatermark(b, EV_READ, 0, common::kMaxLine);
     bufferevent_setwatermark(b, EV_WRITE, common::kResumeReadingBelow, 0);
     if (bufferevent_enable(b, EV_READ | EV_WRITE) < 0) {
@@ -174,7 +177,10 @@ void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
 }
 
 void run(common::Listener& listener) {
-  common::set_nonblocking(listener.fd());  // a wakeup may find the connection already gone
+  // Non-blocking, as in the book: a wakeup may find the connection already gone.
+  if (evutil_make_socket_nonblocking(listener.fd()) < 0) {
+    common::throw_errno("evutil_make_socket_nonblocking", EVUTIL_SOCKET_ERROR());
+  }
   common::EventBasePtr base = common::new_event_base();
   Server server{base.get(), listener, {}};  // destroyed before `base`: connections first
   // Watch the listener (calling do_accept) and the stop pipe, then let the loop call us back.

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/log.hpp"
+#include "common/posix.hpp"
 
 namespace common {
 
@@ -33,7 +34,7 @@ IoStatus receive_into(int fd, LineProtocol& protocol) {
 IoStatus send_from(int fd, LineProtocol& protocol) {
   while (protocol.wants_write()) {
     const auto pending = protocol.pending_output();
-    const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL);
+    const ssize_t n = send_nosignal(fd, pending.data(), pending.size());
     if (n >= 0) {
       protocol.on_output_sent(static_cast<std::size_t>(n));
       continue;

@@ -31,7 +31,7 @@ enum class IoStatus {
 /// @brief Sends @p protocol's pending output on @p fd until all is sent or the socket is full.
 ///
 /// On a blocking socket it returns only when everything owed is sent (or on error). A peer that
-/// has gone gives EPIPE or ECONNRESET, never SIGPIPE (MSG_NOSIGNAL).
+/// has gone gives EPIPE or ECONNRESET, never SIGPIPE (send_nosignal()).
 [[nodiscard]] IoStatus send_from(int fd, LineProtocol& protocol);
 
 /// @brief What a stage's do_read does: receive_into(), then send the answers at once with

@@ -28,8 +28,8 @@ void on_stop(evutil_socket_t /*fd*/, short /*events*/, void* arg) {
 
 }  // namespace
 
-void dispatch_until_stopped(event_base* base, int listener_fd, event_callback_fn on_accept,
-                            void* arg) {
+void dispatch_until_stopped(event_base* base, evutil_socket_t listener_fd,
+                            event_callback_fn on_accept, void* arg) {
   EventPtr accept_event(event_new(base, listener_fd, EV_READ | EV_PERSIST, on_accept, arg));
   EventPtr stop_event(event_new(base, stop_fd(), EV_READ, on_stop, base));
   if (!accept_event || !stop_event || event_add(accept_event.get(), nullptr) < 0 ||
@@ -39,7 +39,7 @@ void dispatch_until_stopped(event_base* base, int listener_fd, event_callback_fn
   if (event_base_dispatch(base) < 0) throw std::runtime_error("event_base_dispatch failed");
 }
 
-bool can_watch(event_base* base, int fd) {
+bool can_watch(event_base* base, evutil_socket_t fd) {
   if (fd < FD_SETSIZE || std::strcmp(event_base_get_method(base), "select") != 0) return true;
   // common::log, not <cmath>'s log (cppcheck confuses the two).
   common::log("refusing a connection: descriptor " + std::to_string(fd) + " is past FD_SETSIZE (" +

@@ -45,8 +45,8 @@ using BufferEventPtr = std::unique_ptr<bufferevent, LibeventDeleter<&bufferevent
 /// event_base_dispatch(). Both events are freed before it returns. Unlike the book, every call
 /// is checked ("XXX check it").
 /// @throws std::runtime_error if an event cannot be created or added, or the loop fails.
-void dispatch_until_stopped(event_base* base, int listener_fd, event_callback_fn on_accept,
-                            void* arg);
+void dispatch_until_stopped(event_base* base, evutil_socket_t listener_fd,
+                            event_callback_fn on_accept, void* arg);
 
 /// @brief Whether @p base can watch descriptor @p fd; if not, says so on stderr.
 ///
@@ -56,6 +56,6 @@ void dispatch_until_stopped(event_base* base, int listener_fd, event_callback_fn
 /// fd_set ***", seen in tests/protocol/test_lessons.py). On that backend such a connection must
 /// be refused, exactly as 04-select-server does (rule 7 of docs/protocol.md).
 /// @return false for a descriptor >= FD_SETSIZE under the select backend.
-[[nodiscard]] bool can_watch(event_base* base, int fd);
+[[nodiscard]] bool can_watch(event_base* base, evutil_socket_t fd);
 
 }  // namespace common

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/posix.hpp"
 
 namespace common {
 
@@ -55,7 +56,7 @@ Listener::Listener(const std::string& host, std::uint16_t port) : reserve_(open_
   for (const addrinfo* ai = found; ai != nullptr && !fd_; ai = ai->ai_next) {
     const std::string where = print_address(ai->ai_addr);
     const int one = 1;
-    Fd attempt(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    Fd attempt(socket_cloexec(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
     if (!attempt) {
       failed_step = "socket";
     } else if (::setsockopt(attempt.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
@@ -77,8 +78,7 @@ Listener::Listener(const std::string& host, std::uint16_t port) : reserve_(open_
 }
 
 Fd Listener::accept(Mode mode) {
-  const int flags = SOCK_CLOEXEC | (mode == Mode::kNonBlocking ? SOCK_NONBLOCK : 0);
-  Fd client(::accept4(fd_.get(), nullptr, nullptr, flags));
+  Fd client(accept_cloexec(fd_.get(), mode == Mode::kNonBlocking));
   if (client) return client;
   switch (errno) {
     case EMFILE:
@@ -87,7 +87,7 @@ Fd Listener::accept(Mode mode) {
       // close it, so the client learns at once and the listener stops reporting readable.
       const int err = errno;
       reserve_.reset();
-      const bool refused = Fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC)).get() >= 0;
+      const bool refused = Fd(accept_cloexec(fd_.get(), false)).get() >= 0;
       reserve_ = open_reserve();  // only now: the refused connection's descriptor is free again
       if (refused) log_errno("accept: closing a connection", err);
       return {};

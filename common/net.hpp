@@ -74,7 +74,7 @@ class Listener {
   /// connection accepted into its place and closed at once, and the spare reopened. The client
   /// sees its connection closed instead of hanging in the queue, and a level-triggered server
   /// does not spin on a listener it can never drain. Each refusal is logged once.
-  /// @param mode kNonBlocking sets O_NONBLOCK on the new socket (accept4 SOCK_NONBLOCK).
+  /// @param mode kNonBlocking sets O_NONBLOCK on the new socket (see accept_cloexec()).
   [[nodiscard]] Fd accept(Mode mode);
 
   /// @brief Closes the listening socket and the reserve: a fork()ed child must not hold them.

@@ -21,6 +21,17 @@ struct ServerOptions {
 /// May throw std::exception on a fatal error; the message is logged and the program exits 1.
 using RunFunction = void (*)(Listener& listener);
 
+/// @brief An option of one stage's own that takes a count, such as 02c's `--threads N`.
+struct CountOption {
+  std::string_view name;  ///< as typed, e.g. `--threads`
+  std::string_view help;  ///< what it sets, for `--help`, e.g. `worker threads in the pool`
+  unsigned value;         ///< the default; server_main() passes the command line's value to run
+  unsigned max;           ///< the largest value accepted; the smallest is 1
+};
+
+/// @brief The body of a stage with a CountOption: serve on @p listener with @p count.
+using RunWithCountFunction = void (*)(Listener& listener, unsigned count);
+
 /// @brief Parses the command line, sets up signals and the listening socket, announces
 /// `listening on ADDR:PORT` on stdout, then calls @p run.
 ///
@@ -31,5 +42,10 @@ using RunFunction = void (*)(Listener& listener);
 /// @param summary one line on what the stage teaches, shown by `--help`.
 /// @param run the stage's IO loop.
 [[nodiscard]] int server_main(int argc, char** argv, std::string_view summary, RunFunction run);
+
+/// @brief server_main() for a stage with one option of its own, @p option, whose value (the
+/// default, or `NAME N` / `NAME=N` from the command line, 1 to @p option.max) goes to @p run.
+[[nodiscard]] int server_main(int argc, char** argv, std::string_view summary,
+                              RunWithCountFunction run, CountOption option);
 
 }  // namespace common

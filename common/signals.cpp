@@ -1,12 +1,12 @@
 #include "common/signals.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 
 #include "common/log.hpp"
+#include "common/posix.hpp"
 
 namespace common {
 namespace {
@@ -34,7 +34,7 @@ void set_handler(int signo, void (*handler)(int)) {
 }  // namespace
 
 void install_signal_handlers() {
-  if (::pipe2(g_pipe, O_NONBLOCK | O_CLOEXEC) < 0) throw_errno("pipe2");
+  if (pipe_cloexec_nonblocking(g_pipe) < 0) throw_errno("pipe");
   set_handler(SIGPIPE, SIG_IGN);
   set_handler(SIGINT, on_stop_signal);
   set_handler(SIGTERM, on_stop_signal);

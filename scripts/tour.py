@@ -6,17 +6,20 @@ Started by scripts/tour, which installs what is missing and builds first. By han
     /usr/bin/python3 scripts/tour.py [--stage 02] [--lang zh-CN] [--build-dir build/release]
 
 Every process the tour starts is stopped before it exits; the exit status is non-zero if any
-stage misbehaved (a wrong answer, a missing lesson, a crash).
+stage misbehaved (a wrong answer, a missing lesson, a crash). Ctrl-C (SIGINT) stops the tour:
+it stops its servers, says so in one line and exits 130, the shell's status for SIGINT.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import http.server
 import os
 import pathlib
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -81,6 +84,26 @@ class Tour:
                 server.close()
         self.servers.clear()
         return complaints
+
+    def stop_stragglers(self) -> None:
+        """Stops any child process still running: after an interrupt, that may include a server
+        interrupted before it was ready, hence before stop_all() knew of it."""
+        def running(pid: int) -> bool:
+            try:
+                return procfs.state(pid) != "Z"
+            except OSError:  # gone already
+                return False
+
+        stragglers = [pid for pid in procfs.children(os.getpid()) if running(pid)]
+        for signo in (signal.SIGTERM, signal.SIGKILL):
+            for pid in stragglers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signo)
+            if procfs.wait_until(lambda: not any(running(p) for p in stragglers), 5):
+                break
+        for pid in stragglers:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 # Stage 01 --------------------------------------------------------------------------------------
@@ -342,6 +365,25 @@ def main() -> int:
         parser.error(f"no such stage {unknown}; stages: {', '.join(STAGES)}")
 
     tour = Tour(pathlib.Path(args.build_dir) / "bin", args.lang)
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return run(tour, wanted)
+    except KeyboardInterrupt:
+        tour.stop_all()
+        tour.stop_stragglers()
+        print("\n" + tour.t("interrupted"), flush=True)  # on a line of its own, after the ^C
+        return 130
+
+
+def on_interrupt(signo, frame) -> None:
+    """The first Ctrl-C stops the tour; later ones are ignored, so that none cuts the cleanup
+    short (and none prints a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def run(tour: Tour, wanted: list[str]) -> int:
+    """Runs the stages in `wanted`, prints the summary; returns the exit status."""
     tour.say("intro")
     rows: list[Row] = []
     try:

@@ -8,6 +8,7 @@ TEXT = {
         "summary": "Summary",
         "done": "Every stage behaved. Tour finished in {seconds:.0f} s.",
         "failed": "These stages misbehaved: {stages}",
+        "interrupted": "Tour interrupted: every server it started has been stopped.",
         "01.title": "01-blocking-client: one conversation, every call blocks",
         "01.run": "Fetching a page from a local HTTP server on 127.0.0.1:{port} ...",
         "01.measured": "{bytes} bytes fetched in {ms:.0f} ms",
@@ -56,10 +57,11 @@ TEXT = {
                         "idle CPU {cpu:.0f}%",
     },
     "zh-CN": {
-        "intro": "libevent 书第一章之旅：每个阶段都在本机回环地址上运行，并现场测量它要说明的道理。",
+        "intro": "libevent 书第一章导览：每个阶段都在本机回环地址上运行，并现场测量它要说明的道理。",
         "summary": "总结",
         "done": "所有阶段表现正常。用时 {seconds:.0f} 秒。",
         "failed": "以下阶段表现异常：{stages}",
+        "interrupted": "导览已中断：它启动的服务器都已停止。",
         "01.title": "01-blocking-client：一次对话，每个调用都阻塞",
         "01.run": "从 127.0.0.1:{port} 上的本地 HTTP 服务器获取一个页面……",
         "01.measured": "{ms:.0f} 毫秒内取得 {bytes} 字节",
@@ -77,26 +79,26 @@ TEXT = {
         "03.lesson": "要点：没有就绪通知接口，循环永远不会休眠（{measured}）。",
         "03.row": "空闲时的 CPU",
         "04.title": "04-select-server：在 select() 中休眠，直到有套接字就绪",
-        "04.run": "先单独测往返时间，再在 1000 个空闲连接旁测，最后越过 FD_SETSIZE:",
+        "04.run": "先单独测往返时间，再在 1000 个空闲连接旁测，最后越过 FD_SETSIZE：",
         "04.cost": "往返时间中位数：单独 {none:.0f} 微秒，旁有 1000 个空闲连接时 {many:.0f} 微秒；"
                    "空闲时 CPU {cpu:.0f}%",
         "04.measured": "拒绝描述符 {fd}；往返时间 {none:.0f} 微秒 -> 有 1000 个空闲连接时 "
                        "{many:.0f} 微秒",
         "04.lesson": "要点：select() 空闲时休眠，但每次唤醒都要扫描到最大的描述符，"
-                     "而且 1023 以上的描述符根本放不进去（{measured}）。",
+                     "而且编号 1024 及以上的描述符根本放不进去（{measured}）。",
         "04.row": "FD_SETSIZE 与每次唤醒的开销",
         "05.title": "05-libevent-events：套接字就绪时由 libevent 回调我们",
         "05.run": "同样的服务器改用 libevent；先单独测往返时间，再在 2000 个空闲连接旁测：",
         "05.lesson": "要点：libevent 选用最好的后端，没有 FD_SETSIZE 限制，"
                      "空闲连接再多，开销也保持平稳（{measured}）。",
         "05.row": "后端与平稳的开销",
-        "06.title": "06-libevent-bufferevent:libevent 负责读写，我们只处理行",
+        "06.title": "06-libevent-bufferevent：libevent 负责读写，我们只处理行",
         "06.run": "再换成 bufferevent；先单独测往返时间，再在 2000 个空闲连接旁测：",
         "06.lesson": "要点：bufferevent 替我们完成读写，代价很小（{measured}）。",
         "06.row": "后端与平稳的开销",
-        "07.title": "07-epoll-server（附加）:libevent 在 Linux 上替我们做的事，亲手写出来",
+        "07.title": "07-epoll-server（附加）：libevent 在 Linux 上替我们做的事，亲手写出来",
         "07.run": "直接使用 epoll，水平触发；先单独测往返时间，再在 2000 个空闲连接旁测：",
-        "07.lesson": "要点：亲手写 epoll 代码更多，开销同样平稳；libevent 以可移植的方式把它交给我们"
+        "07.lesson": "要点：亲手使用 epoll，代码更多，开销同样平稳；libevent 则以可移植的方式给了我们同样的效果"
                      "（{measured}）。",
         "07.row": "直接使用 epoll，开销平稳",
         "evt.measured": "{backend}；往返时间 {none:.0f} 微秒 -> 有 2000 个空闲连接时 "

@@ -26,9 +26,19 @@ settings.register_profile("long", max_examples=2000, **_COMMON)
 settings.load_profile("ci")
 
 
+def default_build_dir() -> str:
+    """$BUILD_DIR, else the build the guides make (`cmake -S . -B build`), else the dev preset's
+    (build/dev), whichever holds programs first."""
+    if "BUILD_DIR" in os.environ:
+        return os.environ["BUILD_DIR"]
+    built = [d for d in (REPO / "build", REPO / "build" / "dev") if (d / "bin").is_dir()]
+    return str(built[0] if built else REPO / "build")
+
+
 def pytest_addoption(parser):
-    parser.addoption("--build-dir", default=os.environ.get("BUILD_DIR", str(REPO / "build")),
-                     help="CMake build directory whose bin/ holds the stage programs")
+    parser.addoption("--build-dir", default=default_build_dir(),
+                     help="CMake build directory whose bin/ holds the stage programs "
+                          "(default: $BUILD_DIR, else build/ or build/dev/, whichever is built)")
     parser.addoption("--stage", action="append", default=[],
                      help="run only these stages (02, 05, 05-poll, ...); repeatable or "
                           "comma-separated; default: every stage in tests/stages.py")
@@ -68,7 +78,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def bin_dir(request) -> pathlib.Path:
     path = pathlib.Path(request.config.getoption("build_dir")).resolve() / "bin"
-    assert path.is_dir(), f"{path} does not exist: build first (cmake --build build)"
+    assert path.is_dir(), (f"{path} does not exist: build first (cmake -S . -B build && "
+                           "cmake --build build), or name your build with --build-dir "
+                           "(--build-dir=build/dev after cmake --preset dev)")
     return path
 
 
@@ -88,6 +100,7 @@ def start_server(stage, bin_dir):
     def start(**options) -> ServerProcess:
         env = dict(stage.env)
         env.update(options.pop("env", {}))
+        options["extra_args"] = [*stage.args, *options.get("extra_args", [])]
         server = ServerProcess(program_path(bin_dir, stage.program), env=env, **options)
         started.append(server)
         return server

@@ -21,7 +21,9 @@ def markers() -> dict[str, set[str]]:
     """Source file -> the entry ids it marks: each stage's main.cpp, and common/, where the
     fixes that every stage shares live (the listener's backlog, the default address)."""
     found = {}
-    sources = [*REPO.glob("0[0-9]-*/main.cpp"), *REPO.glob("common/*.[ch]pp")]
+    sources = [*(p for p in REPO.glob("[0-9][0-9]*-*/main.cpp")
+                 if re.fullmatch(r"\d\d[a-z]?-.+", p.parent.name)),  # 02, 02b, ...
+               *REPO.glob("common/*.[ch]pp")]
     for source in sorted(sources):
         ids = set()
         for m in MARKER.finditer(source.read_text()):

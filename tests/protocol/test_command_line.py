@@ -69,3 +69,27 @@ def test_default_bind_address_is_loopback_not_every_interface(stage, bin_dir):
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
+
+
+@pytest.mark.stage_specific(only=["02c"])
+@pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1025", "99999999999"])
+def test_thread_pool_refuses_a_bad_pool_size_and_exits_2(stage, bin_dir, count):
+    result = run(bin_dir, stage, "--threads", count)
+    assert result.returncode == 2
+    assert f"bad --threads '{count}' (1 to 1024)" in result.stderr
+    assert "usage:" in result.stderr and "--threads N" in result.stderr
+
+
+@pytest.mark.stage_specific(only=["02c"])
+def test_thread_pool_help_names_its_option_and_default(stage, bin_dir):
+    result = run(bin_dir, stage, "--help")
+    assert result.returncode == 0
+    assert "[--threads N]" in result.stdout.splitlines()[0]
+    assert "(default 4)" in result.stdout
+
+
+@pytest.mark.stage_specific(never=["02c"])
+def test_other_stages_have_no_threads_option(stage, bin_dir):
+    result = run(bin_dir, stage, "--threads", "4")
+    assert result.returncode == 2
+    assert "unknown argument '--threads'" in result.stderr

@@ -46,6 +46,65 @@ def test_fork_server_leaves_no_zombies_after_clients_leave(server):
     assert reaped, f"zombies: {procfs.zombies(server.pid)}, children: {procfs.children(server.pid)}"
 
 
+@pytest.mark.stage_specific(only=["02b"])
+def test_thread_server_runs_one_thread_per_connected_client(server):
+    clients = []
+    for n in range(1, 6):
+        clients.append(Client(server.address))
+        clients[-1].send(b"client %d\n" % n)
+        clients[-1].expect(b"pyvrag %d\n" % n)
+        assert len(procfs.threads(server.pid)) == n  # besides the main thread
+    assert procfs.children(server.pid) == []  # threads of one process, not processes
+    for c in clients:
+        c.close()
+    # The main thread joins finished workers after each accept timeout (250 ms).
+    joined = procfs.wait_until(lambda: not procfs.threads(server.pid), timeout=3)
+    assert joined, f"threads left: {procfs.threads(server.pid)}"
+
+
+@pytest.mark.stage_specific(only=["02c"])
+def test_thread_pool_keeps_its_threads_whatever_the_number_of_clients(start_server):
+    server = start_server(extra_args=["--threads", "3"])
+    assert procfs.wait_until(lambda: len(procfs.threads(server.pid)) == 3, timeout=2)
+    clients = [Client(server.address) for _ in range(10)]
+    try:
+        for n, c in enumerate(clients[:3]):  # three are served; seven wait in the queue
+            c.send(b"client %d\n" % n)
+            c.expect(b"pyvrag %d\n" % n)
+        assert len(procfs.threads(server.pid)) == 3
+        assert procfs.children(server.pid) == []
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.stage_specific(only=["02c"])
+def test_thread_pool_starves_a_client_while_every_worker_holds_an_idle_one(start_server):
+    # The pool's failure mode, and the reason event loops exist: a blocking worker belongs to
+    # its client until that client leaves, even a client that says nothing.
+    server = start_server(extra_args=["--threads", "2"])
+    idle = [Client(server.address) for _ in range(2)]
+    try:
+        for c in idle:  # each is being served: each holds a worker, blocked in recv()
+            c.send(b"hi\n")
+            c.expect(b"uv\n")
+        with Client(server.address) as late:
+            asked = time.monotonic()
+            late.send(b"anyone?\n")
+            assert late.recv_for(1.0) == b"", "answered while every worker was busy"
+            idle[0].close()  # frees a worker, which takes the waiting client
+            freed = time.monotonic()
+            late.expect(b"nalbar?\n", timeout=2)
+            answered_at = time.monotonic()
+        waited, after_free = answered_at - asked, answered_at - freed
+        print(f"02c --threads 2: the third client waited {waited:.2f} s for its answer, "
+              f"{after_free * 1000:.1f} ms of it after a worker was freed")
+        assert waited >= 1.0 and after_free < 0.5
+    finally:
+        for c in idle:
+            c.close()
+
+
 def idle_cpu_seconds(server, clients: int = 10, seconds: float = 1.0) -> float:
     """CPU seconds the server (children included) uses in `seconds` with idle clients."""
     idle = [Client(server.address) for _ in range(clients)]
@@ -76,14 +135,15 @@ def test_waiting_server_uses_almost_no_cpu_with_ten_idle_connections(server):
 @pytest.mark.stage_specific(never=["03"])
 def test_waiting_server_does_not_even_wake_while_its_clients_are_idle(server):
     # Stronger than the CPU test: a server that waits for readiness sleeps until something
-    # happens, so ten idle clients cost it no wakeup at all. (02's parent wakes four times a
-    # second by design, its accept timeout; its children, one per client, must not.)
+    # happens, so ten idle clients cost it no wakeup at all. (02's parent, and 02b's and 02c's
+    # main thread, wake four times a second by design, their accept timeout; the children or
+    # threads that serve the clients must not.)
     idle = [Client(server.address) for _ in range(10)]
     try:
         for c in idle:
             c.send(b"hi\n")
             c.expect(b"uv\n")
-        watched = procfs.children(server.pid) or [server.pid]
+        watched = procfs.children(server.pid) or procfs.threads(server.pid) or [server.pid]
         assert procfs.wait_until(lambda: all(procfs.state(p) == "S" for p in watched), 2)
         before = sum(procfs.context_switches(p) for p in watched)
         time.sleep(1.0)  # the measurement window

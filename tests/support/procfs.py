@@ -45,6 +45,12 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def threads(pid: int) -> list[int]:
+    """The process's threads other than its main one (02b's and 02c's workers; none for a
+    single-threaded stage). /proc/TID/... reads one thread as /proc/PID/... reads a process."""
+    return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+
+
 def zombies(pid: int) -> list[int]:
     result = []
     for child in children(pid):

@@ -1,0 +1,155 @@
+// 02c-thread-pool-server: a fixed pool of threads, each serving one connection at a time.
+//
+// What it teaches
+//   02b started a thread per client, so a crowd of clients is a crowd of threads. A pool caps
+//   them: N threads are started once (--threads N, default 4), the main thread accepts and
+//   queues each connection, and a free worker takes it and serves it with blocking calls until
+//   it closes. Thread creation leaves the per-connection path, and the thread count no longer
+//   grows with the clients. The price is the pool's failure mode: a worker is busy for as long
+//   as its client stays connected, even when that client says nothing. With N idle clients
+//   connected, client N+1 waits in the queue, unanswered, until one of them leaves. Blocking
+//   calls tie a thread to a connection; only an event loop lets one thread serve many. A few
+//   threads per CPU, each with its own event loop, is where the chapter is heading.
+//
+// What to observe
+//   Start it with `--threads 2`, connect two clients with `nc 127.0.0.1 40713` and leave them
+//   idle, then connect a third and type a line: no answer. Close one of the first two: the
+//   third is answered at once. `grep Threads /proc/$(pgrep 02c-thread)/status` says 3 whatever
+//   the number of clients: the main thread and the pool.
+//
+// Run it
+//   build/bin/02c-thread-pool-server [--bind ADDR] [--port PORT] [--threads N]
+//   then: nc 127.0.0.1 40713
+//
+// Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's fork
+// server, which this stage follows call for call.
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "common/connection_io.hpp"
+#include "common/line_protocol.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/server_main.hpp"
+#include "common/signals.hpp"
+
+namespace {
+
+constexpr std::string_view kSummary =
+    "ROT13 line server: a fixed pool of threads, one connection each at a time.";
+
+// A small pool, so that its failure mode is easy to provoke: a fifth idle client waits.
+constexpr unsigned kDefaultThreads = 4;
+
+// How long the main thread's accept() may block before it looks at stop requests again.
+constexpr timeval kAcceptTimeout = {0, 250'000};
+
+// Per-connection state (common::Connection: the socket and its protocol state). It lives in the
+// worker thread, on that thread's stack, for as long as the worker serves that client.
+using common::Connection;
+
+// What the main thread and the workers share: the queue of accepted connections that no worker
+// has taken yet, and the sockets being served (to wake their workers at a stop). Every member
+// is read and written only under `mutex`.
+struct Pool {
+  std::mutex mutex;
+  std::condition_variable queued;  // a connection was queued, or the pool is stopping
+  std::deque<common::Fd> waiting;  // accepted, not yet taken by a worker
+  std::set<int> serving;           // sockets a worker is serving now
+  bool stopping = false;
+};
+
+// Blocks in recv() until the client sends something (or ends its input), then blocks in send()
+// until every answer is in the kernel's buffer. While it is stuck in send() the worker does not
+// read: a client that never reads stalls only its own worker (rule 5 of docs/protocol.md).
+// Departure [E02.1]: reads up to a line's worth per recv(), not one byte per call.
+// Departures [E02.2, E02.3]: common::LineProtocol splits long lines and answers a partial line.
+// Departures [E02.4, E02.5]: a partial send() continues; a vanished peer gives EPIPE, not SIGPIPE.
+bool do_read(Connection& conn) { return common::read_and_answer(conn); }
+
+// One client's whole life, in a worker: the same plain blocking loop as 02's child.
+void serve(common::Fd client, Pool& pool) {
+  // An accepted socket inherits the listener's receive timeout (see run()): without this, the
+  // worker would wake four times a second to find nothing to read.
+  constexpr timeval kNoTimeout = {0, 0};
+  Connection conn{std::move(client), {}};
+  if (setsockopt(conn.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout) < 0) {
+    common::log_errno("setsockopt SO_RCVTIMEO");
+  } else {
+    while (!conn.protocol.finished() && do_read(conn)) {
+    }
+  }
+  // Close under the lock, so that a stop never shuts down a descriptor number already reused.
+  const std::lock_guard lock(pool.mutex);
+  pool.serving.erase(conn.fd.get());
+  conn.fd.reset();  // the client sees end of file after its last answer
+}
+
+// A worker: takes the oldest waiting connection and serves it to the end, then the next.
+void worker(Pool& pool) {
+  for (;;) {
+    common::Fd client;
+    {
+      std::unique_lock lock(pool.mutex);
+      pool.queued.wait(lock, [&] { return pool.stopping || !pool.waiting.empty(); });
+      if (pool.stopping) return;
+      client = std::move(pool.waiting.front());
+      pool.waiting.pop_front();
+      pool.serving.insert(client.get());
+    }
+    serve(std::move(client), pool);
+  }
+}
+
+// Waits for one connection and queues it for the next free worker.
+void do_accept(common::Listener& listener, Pool& pool) {
+  common::Fd client = listener.accept(common::Mode::kBlocking);
+  if (!client) return;  // timeout, signal, or a refused connection: run() decides what next
+  const std::lock_guard lock(pool.mutex);
+  pool.waiting.push_back(std::move(client));
+  pool.queued.notify_one();
+}
+
+void run(common::Listener& listener, unsigned threads) {
+  // As in 02b: the main thread blocks in accept(), and the timeout bounds how long a stop that
+  // a worker thread took can go unnoticed.
+  if (setsockopt(listener.fd(), SOL_SOCKET, SO_RCVTIMEO, &kAcceptTimeout, sizeof kAcceptTimeout)) {
+    common::throw_errno("setsockopt SO_RCVTIMEO");
+  }
+
+  Pool pool;
+  std::vector<std::thread> workers;
+  for (unsigned i = 0; i < threads; ++i)
+    workers.emplace_back(worker, std::ref(pool));  // may throw: server_main reports it
+  while (!common::stop_requested())
+    do_accept(listener, pool);
+
+  // Stopping: no worker takes another connection, the queued ones close unanswered, and every
+  // worker blocked in recv() or send() is woken by shutdown() (its client sees the connection
+  // close). Then join them all.
+  {
+    const std::lock_guard lock(pool.mutex);
+    pool.stopping = true;
+    pool.waiting.clear();
+    for (const int fd : pool.serving)
+      ::shutdown(fd, SHUT_RDWR);
+  }
+  pool.queued.notify_all();
+  for (std::thread& t : workers)
+    t.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return common::server_main(argc, argv, kSummary, run,
+                             {"--threads", "worker threads in the pool", kDefaultThreads, 1024});
+}
