@@ -4,8 +4,11 @@ bench/run writes. Everything here reads results; nothing measures.
     render(data, markdown_path, images_dir, analysis_path)
 
 Every figure is stated beside a ratio to a reference measured in the same run: the floor
-(bench/floor, an echo server) for W1 and W5, 07 (raw epoll) for W2 and W3, and 02 (a process
-per connection) for W4. `bench/run --report-only` re-renders from the saved JSON.
+(bench/floor, an echo server) for W1 and W5, 07 (raw epoll) for W2 and W3, the same server
+without the high descriptor for W3b, and 02 (a process per connection) for W4. A point can
+also be "not built" (08 without liburing) or "cannot serve" (02c's pool smaller than the
+connections held open): shown as such, never as a failure. `bench/run --report-only`
+re-renders from the saved JSON.
 """
 from __future__ import annotations
 
@@ -256,7 +259,7 @@ def section_reproduce(data: dict) -> str:
     full = not data.get("quick") and data.get("name") == "full"
     lines = ["## How to reproduce", "", "```sh",
              "cmake --preset release && cmake --build --preset release",
-             "bench/run" if full else data.get("command", "bench/run"), "```", ""]
+             data.get("command", "bench/run"), "```", ""]  # as this page's run was started
     took = (f" ({data['duration_seconds'] / 60:.0f} minutes for this page)"
             if full and data.get("duration_seconds") else "")
     lines.append(
@@ -302,8 +305,10 @@ def section_machine(data: dict) -> str:
         stack = limits.get("stack_bytes")
         rows.append(["thread limits (02b)",
                      f"threads-max {limits.get('threads_max')}, pid_max {limits.get('pid_max')}, "
-                     f"RLIMIT_NPROC {limits.get('nproc') or 'unlimited'}, "
-                     f"{limits.get('tasks_at_start')} tasks running at the start; each thread "
+                     f"RLIMIT_NPROC {limits.get('nproc') or 'unlimited'}"
+                     + (" (not applied: the run was root's)" if limits.get("root") else "")
+                     + ", "
+                     f"{limits.get('tasks_at_start')} tasks visible at the start; each thread "
                      f"reserves a stack of {f_bytes(stack) if stack else 'RLIMIT_STACK'} "
                      f"(RLIMIT_STACK), vm.overcommit_memory {limits.get('overcommit_memory')}, "
                      f"vm.max_map_count {limits.get('max_map_count')}"])
@@ -316,13 +321,23 @@ def section_method(data: dict) -> str:
     zero = data.get("thresholds", {}).get("idle_cpu_zero", 0.01)
     pool_max = data.get("thresholds", {}).get("pool_max", 1024)
     w3b_idle = data.get("thresholds", {}).get("w3b_idle", 1000)
+    # How long opening the most idle connections took against 07, in this run.
+    opened = sorted(((r["params"]["idle"], r["idle"]["open_seconds"])
+                     for r in data.get("results", []) if r["workload"] == "W3"
+                     and r["stage"] == "07" and "open_seconds" in r.get("idle", {})),
+                    key=lambda x: x[0])
+    most = [s for n, s in opened if n == opened[-1][0]] if opened else []
+    opening = (f"Opening {opened[-1][0]} this way took {sorted(most)[len(most) // 2]:.1f} s "
+               "against 07 in this run" if most and opened[-1][0] else "Opening them this way "
+               "is quick against the event-driven stages")
     return f"""## How each figure is measured
 
 - **Latency, lines/s, MB/s, connections/s**: from `bench/loadgen`, which checks every answer
   byte for byte (a wrong answer fails the whole run) and times every line from its send to the
   end of its answer. p50 and p99 are over every line in the window.
-- **Server CPU**: time on a CPU of the server and its live children, from
-  `/proc/PID/schedstat` (nanoseconds), plus the cutime+cstime of children it reaped meanwhile
+- **Server CPU**: time on a CPU of every thread of the server and of its live children, from
+  each process's CPU-time clock (`clock_getcpuclockid(3)`, in nanoseconds; it counts threads
+  that have exited, as 02b's do), plus the cutime+cstime of children it reaped meanwhile
   (02's exited children), read when loadgen's window opens and when it closes. Not utime+stime
   from `/proc/PID/stat`: on this kernel those read 0 for 02's children while they live (each
   runs too briefly between ticks to be sampled), though they add up once reaped. The JSON keeps
@@ -333,9 +348,9 @@ def section_method(data: dict) -> str:
   their sharers: the memory 02 really costs.
 - **W3, idle connections**: `bench/run` itself opens and holds the N idle connections (256 at a
   time; each sends one line and waits for its answer, so the server has really taken it; one it
-  closes instead is *refused*). Opening 10000 this way takes under a second against the
-  event-driven stages, and holding them costs the driver nothing, so the idle measurements see
-  a server with no traffic at all: its CPU over {window:g} s (from `/proc/PID/schedstat`, in
+  closes instead is *refused*). {opening}, and holding them costs the driver nothing, so the
+  idle measurements see
+  a server with no traffic at all: its CPU over {window:g} s (from its CPU-time clock, in
   nanoseconds: 10 ms ticks are too coarse to tell "idle" from "a wakeup now and then"), and
   its memory, resident (VmRSS) and reserved (VmSize, `/proc/PID/status`: the address space,
   in which each thread's whole stack counts), summed over the server's processes, with its
@@ -349,16 +364,17 @@ def section_method(data: dict) -> str:
   such and not run. 02b starts a thread per connection until the kernel or the C library says
   no (threads-max, pid_max, RLIMIT_NPROC, memory for a stack: see the machine table); it then
   logs `std::thread: ...` and closes that client, which counts as refused. **Zero CPU** means
-  under {zero} CPU-seconds per second. Then, with the idle connections still held, one loadgen client (1 connection, depth
-  1, 16-byte lines) measures the round trip; the same client ran on the same server just
-  before the idle connections were opened, and "× no idle" compares the two. A server that
+  under {zero} CPU-seconds per second. Then, with the idle connections still held, one
+  loadgen client (1 connection, depth 1, 16-byte lines) measures the round trip; the same
+  client ran on the same server just before the idle connections were opened, and "× no
+  idle" compares the two. A server that
   refused some idle connections is full: it would refuse the active client too, so that point
   has no latency. 02 gets 60 s to open the idle connections (one fork each) or is recorded as
   not measured.
 - **W3b, one high descriptor**: the same active client, first alone on a fresh server (few
-  descriptors, all small: the baseline), then again after the driver has opened
-  {w3b_idle} idle connections, so that the client's connection gets a descriptor numbered
-  above all of them; during loadgen's warm-up the driver closes the idle connections and waits
+  descriptors, all small: the baseline), then again after the driver has opened {w3b_idle}
+  idle connections, so that the client's connection gets a descriptor numbered above all of
+  them; during loadgen's warm-up the driver closes the idle connections and waits
   until the server has closed its side of each. The window then sees a server watching its
   listener and that one client, whose descriptor is near {w3b_idle}: what select() pays for the
   largest descriptor (it scans them all up to it), apart from what poll() pays for the number
@@ -474,7 +490,8 @@ def section_w2(res: Results) -> str:
             + "\n\nServer CPU-seconds per million lines (lower is cheaper; "
             + ("the server is pinned to one core, so 1 CPU-s per second is all it can have"
                if pinned else "pinned to one core, a server can have at most 1 CPU-s per "
-               "second; unpinned, only 02's processes can use both cores")
+               "second; unpinned, only a server of several processes or threads (02, 02b, "
+               "02c) can use both cores")
             + "):\n\n"
             + table(header, cpu_rows, "llr" + "r" * len(conns))
             + f"\n\n![W2: throughput against connections](images/{IMAGES['W2']})\n")
@@ -525,7 +542,10 @@ def section_w3(res: Results) -> str:
             "p50 ratio is to the same client on the same server just before the idle "
             "connections were opened; the second is to 07 with as many idle connections. "
             "Resident memory is VmRSS, virtual is VmSize (address space reserved), both summed "
-            "over the server's processes; threads likewise (02: one per process)." + poll
+            "over the server's processes; threads likewise (02: one per process). A thread's "
+            "VmSize counts its whole stack (RLIMIT_STACK, see the machine table) and, for the "
+            "first threads, the malloc arenas glibc reserves for them (64 MiB of address space "
+            "each, at most 8 per core): reserved, not resident." + poll
             + "\n\n" + table(header, rows, "lr" + "r" * (len(header) - 2))
             + "\n\n" + section_w3_models(res)
             + f"\n![W3: the active client's round trip against idle connections held]"
@@ -557,13 +577,17 @@ def section_w3_models(res: Results) -> str:
             info = (r or {}).get("idle", {})
             if r is None:
                 continue
-            said = info.get("thread_error") or (
-                r.get("note", "") if r["status"] != "ok" else "")
+            if info.get("thread_error"):  # 02b out of threads, in its own words
+                said = (f"{info['thread_errors']} × `{info['thread_error'].split(': ', 1)[-1]}`")
+            else:
+                said = r.get("note", "") if r["status"] != "ok" else ""
             held = (f"{info['held']} of {n}" + (f" ({info['refused']} refused)"
                                                  if info.get("refused") else "")
-                    if "held" in info else status_cell(r))
+                    if "held" in info else r["status"] if r["status"] != "ok" else DASH)
+            pss = info.get("pss_per_connection") if stage == "02" else None
             rows.append([STAGE_NAMES[stage], MODELS[stage], held,
-                         f_bytes(info.get("rss_per_connection")),
+                         f_bytes(info.get("rss_per_connection"))
+                         + (f" (PSS {f_bytes(pss)})" if pss else ""),
                          f_bytes(info.get("vsz_per_connection")),
                          str(info["threads_held"]) if "threads_held" in info else DASH,
                          said.replace("|", "/") or DASH])
@@ -576,7 +600,7 @@ def section_w3_models(res: Results) -> str:
             f"costs in each model, at {most} idle connections (and, where that was not run, at "
             f"the most that were).{note}\n\n"
             + table(["stage", "model", "idle connections held", "resident per idle conn.",
-                     "virtual per idle conn.", "threads", "what the server said"],
+                     "virtual per idle conn.", "threads", "what stopped it"],
                     rows, "llrrrrl") + "\n")
 
 
@@ -1027,10 +1051,12 @@ def bars(res: Results, plt, items, ylabel, title, ref_label, goals=()):
     """A bar per stage with its ratio written on top; each of `goals` (value, label) draws a
     target as a dashed line."""
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(items) + 2), 4.5))
-    for value, label in goals:
+    for i, (value, label) in enumerate(goals):  # labels at alternate ends: they may be close
         ax.axhline(value, color="#555555", linestyle="--", linewidth=1)
-        ax.annotate(label, (len(items) - 0.5, value), ha="right", va="bottom",
-                    fontsize=8, color="#555555", xytext=(0, 2), textcoords="offset points")
+        ax.annotate(label, (len(items) - 0.5 if i % 2 == 0 else -0.5, value),
+                    ha="right" if i % 2 == 0 else "left", va="bottom" if i % 2 == 0 else "top",
+                    fontsize=8, color="#555555", xytext=(0, 2 if i % 2 == 0 else -2),
+                    textcoords="offset points")
     labels = [STAGE_NAMES[s] for s, _, _ in items]
     values = [v for _, v, _ in items]
     rects = ax.bar(range(len(items)), values, color=[COLORS[s] for s, _, _ in items])

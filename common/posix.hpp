@@ -10,8 +10,8 @@
 /// so that the tests run them here (the `posix` preset).
 ///
 /// The two-call forms are not atomic: a thread that forks and execs between the two calls could
-/// leak the descriptor into the new program. The stages are single-threaded, so that cannot
-/// happen here.
+/// leak the descriptor into the new program. No stage execs a program (02 forks, but its child
+/// runs on without exec; 02b and 02c have threads, but never fork), so that cannot happen here.
 ///
 /// Each function behaves like the system call it replaces: it returns what that call returns,
 /// and on failure -1 with errno set, having closed anything it opened.

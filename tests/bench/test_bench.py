@@ -3,18 +3,23 @@ connections must fail the run, never win it (issue: bench/loadgen and bench/run)
 
 Each test puts a deliberately broken server in front of bench/loadgen (or bench/run) and checks
 that it exits non-zero and says why. The broken servers are small Python threads on loopback,
-on ports the OS picks; every wait is bounded.
+on ports the OS picks; every wait is bounded. The last tests check the other side of honesty:
+a point a stage cannot serve (02c's pool) or a stage that is not built (08 without liburing)
+is reported as such, neither hidden nor counted as a failure.
 
     /usr/bin/python3 -m pytest tests/bench --build-dir=build
 """
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import pathlib
 import selectors
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -189,3 +194,51 @@ def test_bench_run_fails_when_a_stage_answers_wrong(bin_dir, tmp_path):
     assert "wrong answers" in result.stderr
     saved = json.loads((tmp_path / "quick.json").read_text())
     assert saved["failures"], "the failure is recorded in the results too"
+
+
+def load_bench_run():
+    """bench/run as a module (it is a script without a .py suffix)."""
+    loader = importlib.machinery.SourceFileLoader("bench_run", str(REPO / "bench" / "run"))
+    spec = importlib.util.spec_from_loader("bench_run", loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up while it loads
+    loader.exec_module(module)
+    return module
+
+
+def test_02c_gets_a_pool_as_large_as_the_connections_held_or_cannot_serve():
+    # A worker of 02c's pool serves one connection until it closes: a point that holds more
+    # connections open than the pool has workers would leave the extra ones unanswered.
+    bench = load_bench_run()
+    assert bench.pool_args("02c", 1) == []  # its default pool of 4 serves it
+    assert bench.pool_args("02c", None) == []  # short connections (W4)
+    assert bench.pool_args("02c", 1000) == ["--threads", "1000"]
+    assert bench.pool_args("02b", 1000) == []  # only 02c has a pool
+    with pytest.raises(bench.CannotServe, match="10001 connections held open > pool of at "
+                                                "most 1024"):
+        bench.pool_args("02c", 10001)
+    plan = bench.make_plan(bench.QUICK, ["02c", "04", "05-poll", "07"], {"W1", "W3", "W3b"})
+    ran = {(s.workload.id, s.stage) for s in plan}
+    assert ("W1", "05-poll") not in ran  # 05-poll only where descriptors are the question
+    assert {("W3", "05-poll"), ("W3b", "05-poll"), ("W3b", "04"), ("W3b", "07")} <= ran
+    assert ("W3b", "02c") not in ran
+
+
+def test_a_stage_that_is_not_built_is_reported_as_not_built_not_failed(bin_dir, tmp_path):
+    # 08 needs liburing: a build without it has no 08, and the run says so without failing.
+    # A bin directory without 08 stands for such a build.
+    fake_bin = tmp_path / "build" / "bin"
+    fake_bin.mkdir(parents=True)
+    for program in ("floor", "loadgen"):
+        (fake_bin / program).symlink_to(program_path(bin_dir, program))
+    result = subprocess.run(
+        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir",
+         str(fake_bin.parent), "--out", str(tmp_path / "out"), "--stages", "08",
+         "--workloads", "W5"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    saved = json.loads((tmp_path / "out" / "quick.json").read_text())
+    w5 = [r for r in saved["results"] if r["workload"] == "W5"]
+    assert [r["status"] for r in w5] == ["not built"]
+    assert not saved["failures"]
+    report = (tmp_path / "out" / "bench.md").read_text()
+    assert "| 08 io_uring | not built |" in report

@@ -1,15 +1,19 @@
 """Stage 01 against a real HTTP server (Python's http.server) on 127.0.0.1 and on ::1.
 
 The server's handler writes a fixed response byte for byte, so the test can demand that the
-client's stdout is exactly those bytes, headers included.
+client's stdout is exactly those bytes, headers included. It serves each connection in a thread
+of its own, so that a slow page delays no other, and records when it sent each page.
 """
 from __future__ import annotations
 
 import http.server
+import re
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -28,22 +32,28 @@ PAGES = {
     "/": raw_response(b"<html>hello from the test server</html>\n"),
     "/big": raw_response(BODY_5_MIB),
     "/empty": raw_response(b""),
+    "/slow": raw_response(b"this page was sent a second after it was asked for\n"),
 }
+DELAYS = {"/slow": 1.0}  # seconds the server waits before it sends the page
 
 
 class FixedResponseHandler(http.server.BaseHTTPRequestHandler):
-    """Answers each path with the exact bytes in PAGES and records what it was asked."""
+    """Answers each path with the exact bytes in PAGES, after its delay in DELAYS; records what
+    it was asked, and when it sent each page (time.monotonic(), once the kernel has it all)."""
 
     def do_GET(self):
         self.server.requests.append((self.requestline, dict(self.headers)))
+        time.sleep(DELAYS.get(self.path, 0))
         self.wfile.write(PAGES.get(self.path, b"HTTP/1.0 404 Not Found\r\n\r\n"))
+        self.server.sent[self.path] = time.monotonic()
         self.close_connection = True
 
     def log_message(self, *args):  # keep the test output quiet
         pass
 
 
-class QuietHTTPServer(http.server.HTTPServer):
+class QuietHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    # server_close() joins the handlers' threads: none outlives its test.
     def handle_error(self, request, client_address):
         # A client that stops reading (the /dev/full test) breaks the pipe: expected there.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -58,7 +68,7 @@ class HTTPServerV6(QuietHTTPServer):
 def http_server(request):
     cls = HTTPServerV6 if ":" in request.param else QuietHTTPServer
     server = cls((request.param, 0), FixedResponseHandler)
-    server.requests = []
+    server.requests, server.sent = [], {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -90,11 +100,42 @@ def test_request_is_a_get_with_the_host_header(bin_dir, http_server):
     assert headers["Host"] == f"{shown}:{port}"
 
 
+# One --timing line per page: "01-blocking-client: page 3 (/): first byte at 1003.2 ms, end at ...".
+TIMING = re.compile(r"^01-blocking-client: page (\d+) \((\S+)\): "
+                    r"first byte at ([\d.]+) ms, end at ([\d.]+) ms$", re.MULTILINE)
+
+
+def test_several_pages_are_read_in_turn_so_a_page_sent_at_once_waits_for_a_slow_one(
+        bin_dir, http_server):
+    # The chapter's loop ("This won't work"): every request is sent, then each socket is read to
+    # its end in order. Page 1 comes a second late, page 3 at once; page 3 is read only after
+    # page 1 is complete, and the pages reach stdout in the order asked, whole.
+    host, port = http_server.server_address[:2]
+    started = time.monotonic()
+    result = fetch(bin_dir, "--timing", "--port", str(port), host, "/slow", "/empty", "/",
+                   timeout=10)
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == PAGES["/slow"] + PAGES["/empty"] + PAGES["/"]
+    assert sorted(r[0] for r in http_server.requests) == [
+        "GET / HTTP/1.0", "GET /empty HTTP/1.0", "GET /slow HTTP/1.0"]
+    read = {int(n): (path, float(first), float(end))
+            for n, path, first, end in TIMING.findall(result.stderr.decode())}
+    assert [read[n][0] for n in sorted(read)] == ["/slow", "/empty", "/"], result.stderr
+    sent_3 = http_server.sent["/"] - started
+    assert sent_3 < 0.2, f"the server sent page 3 only {sent_3:.3f} s after the start"
+    first_3, end_1 = read[3][1], read[1][2]
+    assert end_1 >= 800, f"page 1 read to its end at {end_1} ms, before its delay was over"
+    assert first_3 >= end_1, (f"page 3 read at {first_3} ms, before page 1 was complete "
+                              f"({end_1} ms): the sockets were not read in turn")
+    assert took < 5
+
+
 def test_host_name_is_resolved_and_every_address_tried(bin_dir):
     # "localhost" may resolve to ::1 and 127.0.0.1; only the IPv4 one listens here, so the
     # client must move on from an address that refuses to the next one.
     server = QuietHTTPServer(("127.0.0.1", 0), FixedResponseHandler)
-    server.requests = []
+    server.requests, server.sent = [], {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -145,4 +186,5 @@ def test_failure_to_write_stdout_is_an_error_not_silence(bin_dir, http_server):
 def test_help_describes_the_command_line(bin_dir):
     result = fetch(bin_dir, "--help")
     assert result.returncode == 0
-    assert result.stdout.decode().startswith(f"usage: {PROGRAM} [--port PORT] [HOST [PATH]]")
+    assert result.stdout.decode().startswith(
+        f"usage: {PROGRAM} [--port PORT] [--timing] [HOST [PATH...]]")

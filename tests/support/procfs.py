@@ -152,3 +152,56 @@ def wait_until(predicate, timeout: float, interval: float = 0.02):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def status_number(pid: int, field: str) -> int:
+    """A number of /proc/PID/status: `Threads`, `TracerPid`, or a size in KiB (`VmRSS`, the
+    resident memory; `VmSize`, the address space reserved, resident or not)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name == field:
+                return int(value.split()[0])
+    raise KeyError(f"/proc/{pid}/status has no {field}")
+
+
+# System call numbers as /proc/PID/syscall writes them, for the calls a stage blocks in; from
+# the kernel's tables (arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h).
+SYSCALL_NAMES = {
+    "x86_64": {0: "read", 7: "poll", 23: "select", 42: "connect", 43: "accept", 44: "sendto",
+               45: "recvfrom", 202: "futex", 232: "epoll_wait", 270: "pselect6", 271: "ppoll",
+               281: "epoll_pwait", 288: "accept4", 426: "io_uring_enter"},
+    "aarch64": {22: "epoll_pwait", 63: "read", 72: "pselect6", 73: "ppoll", 98: "futex",
+                202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom", 242: "accept4",
+                426: "io_uring_enter"},
+}
+
+
+def syscall(pid: int) -> tuple[str, str]:
+    """The system call the process is in: (/proc/PID/syscall as written, the call's name).
+    The line is "running" if it is on a CPU, else the call's number and its arguments
+    (`45 0x3 ...`: recvfrom on descriptor 3); the name is "?" where this table lacks it.
+    Reading the file needs the right to trace the process (a parent usually has it)."""
+    with open(f"/proc/{pid}/syscall") as f:
+        line = f.read().strip()
+    number = line.split()[0]
+    if not number.isdigit():
+        return line, number  # "running", or -1 outside any call
+    return line, SYSCALL_NAMES.get(os.uname().machine, {}).get(int(number), "?")
+
+
+def wchan(pid: int) -> str:
+    """The kernel function the process sleeps in (`wait_woken`), or "0" if it is running."""
+    with open(f"/proc/{pid}/wchan") as f:
+        return f.read().strip()
+
+
+def io_uring_counters(pid: int) -> dict[str, int]:
+    """The counters of the process's first io_uring, from /proc/PID/fdinfo: `SqHead` (the
+    submissions the kernel has consumed) and `CqTail` (the completions it has posted)."""
+    for fd, target in sorted(fd_targets(pid).items()):
+        if target == "anon_inode:[io_uring]":
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            return {name: int(fields[name]) for name in ("SqHead", "CqTail")}
+    raise LookupError(f"process {pid} has no io_uring")
