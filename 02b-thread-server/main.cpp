@@ -138,8 +138,9 @@ void run(common::Listener& listener) {
     join_finished(workers);
   }
 
-  // Stopping wakes every worker blocked in recv() or send(): shutdown() ends the connection
-  // under it (its client sees the connection close), and the worker finishes. Then join them.
+  // Departure [E02.12]: stopping wakes every worker blocked in recv() or send(): shutdown()
+  // ends the connection under it (its client sees the connection close), and the worker
+  // finishes. Then join them.
   {
     const std::lock_guard lock(workers.mutex);
     for (const Worker& w : workers.list) {

@@ -132,9 +132,9 @@ void run(common::Listener& listener, unsigned threads) {
   while (!common::stop_requested())
     do_accept(listener, pool);
 
-  // Stopping: no worker takes another connection, the queued ones close unanswered, and every
-  // worker blocked in recv() or send() is woken by shutdown() (its client sees the connection
-  // close). Then join them all.
+  // Departure [E02.12]: stopping: no worker takes another connection, the queued ones close
+  // unanswered, and every worker blocked in recv() or send() is woken by shutdown() (its client
+  // sees the connection close). Then join them all.
   {
     const std::lock_guard lock(pool.mutex);
     pool.stopping = true;

@@ -46,9 +46,10 @@ def traced(pid: int) -> bool:
         return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
 
 
-@pytest.mark.stage_specific(only=["02"])
-def test_fork_server_reads_in_chunks_not_one_byte_per_recv(server):
-    # Attach strace to the server (and, with -f, the children it forks); count receive calls.
+@pytest.mark.stage_specific(only=["02", "02b", "02c"])
+def test_blocking_server_reads_in_chunks_not_one_byte_per_recv(server):
+    # Attach strace to the server (and, with -f, the children it forks or the threads it
+    # starts); count receive calls.
     strace = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=recvfrom,recvmsg,read",
                                "-p", str(server.pid)], stderr=subprocess.PIPE, text=True)
     try:
