@@ -21,7 +21,7 @@
 //   build/bin/02b-thread-server [--bind ADDR] [--port PORT]     then: nc 127.0.0.1 40713
 //
 // Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's fork
-// server, which this stage follows call for call.
+// server, which this stage follows with a thread where it forks a process.
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -96,15 +96,20 @@ void worker(common::Fd client, Worker& self, Workers& workers) {
 void do_accept(common::Listener& listener, Workers& workers) {
   common::Fd client = listener.accept(common::Mode::kBlocking);
   if (!client) return;  // timeout, signal, or a refused connection: run() decides what next
-  const std::lock_guard lock(workers.mutex);
-  Worker& self = workers.list.emplace_back();
-  self.fd = client.get();
+  Worker* self = nullptr;
+  {
+    const std::lock_guard lock(workers.mutex);
+    self = &workers.list.emplace_back();
+    self->fd = client.get();
+  }
   try {
-    self.thread = std::thread(worker, std::move(client), std::ref(self), std::ref(workers));
-  } catch (const std::system_error& e) {
+    self->thread = std::thread(worker, std::move(client), std::ref(*self), std::ref(workers));
+  } catch (const std::exception& e) {
     // Out of threads (threads-max, pid_max) or of memory for a stack: drop this one client.
+    // The socket went into the thread's arguments, which close it as they are destroyed.
     common::log(std::string("std::thread: ") + e.what());
-    workers.list.pop_back();  // `client` closes here, if the thread never took it
+    const std::lock_guard lock(workers.mutex);
+    workers.list.pop_back();
   }
 }
 
@@ -123,6 +128,20 @@ void join_finished(Workers& workers) {
     w.thread.join();
 }
 
+// Departure [E02.12]: stopping wakes every worker blocked in recv() or send(): shutdown() ends
+// the connection under it (its client sees the connection close), and the worker finishes.
+// Then join them all.
+void stop_all(Workers& workers) {
+  {
+    const std::lock_guard lock(workers.mutex);
+    for (const Worker& w : workers.list) {
+      if (!w.done) (void)::shutdown(w.fd, SHUT_RDWR);  // fails only if the client left first
+    }
+  }
+  for (Worker& w : workers.list)
+    w.thread.join();
+}
+
 void run(common::Listener& listener) {
   // The main thread blocks in accept(), yet SIGINT/SIGTERM must stop the server: the handlers
   // are installed without SA_RESTART, so accept() returns EINTR when the main thread takes the
@@ -133,22 +152,16 @@ void run(common::Listener& listener) {
   }
 
   Workers workers;
-  while (!common::stop_requested()) {
-    do_accept(listener, workers);
-    join_finished(workers);
-  }
-
-  // Departure [E02.12]: stopping wakes every worker blocked in recv() or send(): shutdown()
-  // ends the connection under it (its client sees the connection close), and the worker
-  // finishes. Then join them.
-  {
-    const std::lock_guard lock(workers.mutex);
-    for (const Worker& w : workers.list) {
-      if (!w.done) ::shutdown(w.fd, SHUT_RDWR);
+  try {
+    while (!common::stop_requested()) {
+      do_accept(listener, workers);
+      join_finished(workers);
     }
+  } catch (...) {
+    stop_all(workers);  // a std::thread destroyed unjoined would abort the whole program
+    throw;
   }
-  for (Worker& w : workers.list)
-    w.thread.join();
+  stop_all(workers);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 //   then: nc 127.0.0.1 40713
 //
 // Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's fork
-// server, which this stage follows call for call.
+// server, whose per-client loop this stage keeps, run by a pooled thread.
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -118,6 +118,22 @@ void do_accept(common::Listener& listener, Pool& pool) {
   pool.queued.notify_one();
 }
 
+// Departure [E02.12]: stopping: no worker takes another connection, the queued ones close
+// unanswered, and every worker blocked in recv() or send() is woken by shutdown() (its client
+// sees the connection close). Then join them all.
+void stop_all(Pool& pool, std::vector<std::thread>& workers) {
+  {
+    const std::lock_guard lock(pool.mutex);
+    pool.stopping = true;
+    pool.waiting.clear();
+    for (const int fd : pool.serving)
+      (void)::shutdown(fd, SHUT_RDWR);  // fails only if the client left first
+  }
+  pool.queued.notify_all();
+  for (std::thread& t : workers)
+    t.join();
+}
+
 void run(common::Listener& listener, unsigned threads) {
   // As in 02b: the main thread blocks in accept(), and the timeout bounds how long a stop that
   // a worker thread took can go unnoticed.
@@ -127,24 +143,16 @@ void run(common::Listener& listener, unsigned threads) {
 
   Pool pool;
   std::vector<std::thread> workers;
-  for (unsigned i = 0; i < threads; ++i)
-    workers.emplace_back(worker, std::ref(pool));  // may throw: server_main reports it
-  while (!common::stop_requested())
-    do_accept(listener, pool);
-
-  // Departure [E02.12]: stopping: no worker takes another connection, the queued ones close
-  // unanswered, and every worker blocked in recv() or send() is woken by shutdown() (its client
-  // sees the connection close). Then join them all.
-  {
-    const std::lock_guard lock(pool.mutex);
-    pool.stopping = true;
-    pool.waiting.clear();
-    for (const int fd : pool.serving)
-      ::shutdown(fd, SHUT_RDWR);
+  try {
+    for (unsigned i = 0; i < threads; ++i)
+      workers.emplace_back(worker, std::ref(pool));
+    while (!common::stop_requested())
+      do_accept(listener, pool);
+  } catch (...) {
+    stop_all(pool, workers);  // a std::thread destroyed unjoined would abort the whole program
+    throw;                    // server_main reports it
   }
-  pool.queued.notify_all();
-  for (std::thread& t : workers)
-    t.join();
+  stop_all(pool, workers);
 }
 
 }  // namespace

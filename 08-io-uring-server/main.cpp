@@ -48,11 +48,11 @@ constexpr std::string_view kSummary =
     "ROT13 line server: io_uring, completion-based IO (the IOCP model on Linux).";
 
 // Submission ring entries: when the ring is full, what is queued is submitted to make room
-// (see next_sqe()). Completions get a ring of their own, large enough for one recv and one send
-// per connection of the benchmarks' largest point, so that the kernel rarely has to hold
-// completions back for want of room.
+// (see next_sqe()). Completions get a ring of their own, with room for a recv and a send
+// completing at once on each of the benchmarks' 10000 idle connections (at a stop, say), so that
+// the kernel rarely has to hold completions back for want of room.
 constexpr unsigned kRingEntries = 256;
-constexpr unsigned kCompletionEntries = 4096;
+constexpr unsigned kCompletionEntries = 32768;
 
 // What a completion is about: its submission's user_data is (descriptor << 3) | operation.
 enum Operation : std::uint64_t { kAccept, kListenerReadable, kRecv, kSend, kStop };
@@ -79,6 +79,9 @@ struct Connection : common::Connection {
 // destroyed in reverse: the connections close before the ring goes.
 struct Server {
   explicit Server(common::Listener& l) : listener(l) {}
+  ~Server();  // cancels and reaps what is in flight (cancel_all())
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
   common::Ring uring{kRingEntries, kCompletionEntries};  // checks that io_uring is usable here
   io_uring& ring = *uring.get();
   common::Listener& listener;
@@ -163,7 +166,7 @@ void settle(Server& server, std::map<int, Connection>::iterator it) {
 void fail(Connection& conn, const char* what, int err) {
   common::log_errno(what, err);
   conn.failed = true;
-  ::shutdown(conn.fd.get(), SHUT_RDWR);
+  (void)::shutdown(conn.fd.get(), SHUT_RDWR);  // fails only if the client left first
 }
 
 // A recv completed: `result` bytes arrived in `in` (0: the client ended its input).
@@ -203,10 +206,11 @@ void add_connection(Server& server, common::Fd fd) {
 void do_accept(Server& server, int result) {
   if (result >= 0) {
     add_connection(server, common::Fd(result));
-  } else if (result == -EMFILE || result == -ENFILE) {
+  } else if (result == -EMFILE || result == -ENFILE || result == -EAGAIN) {
     // Out of descriptors. io_uring's accept reserves the descriptor before it takes a
     // connection, so it fails at once, connection or not. Wait until one is waiting, then let
-    // common::Listener::accept() refuse it (it closes it: the client learns at once).
+    // common::Listener::accept() refuse it (it closes it: the client learns at once). Kernels
+    // before 5.18 answer EAGAIN at once on a non-blocking listener: the same wait serves them.
     return submit_poll(server, server.listener.fd(), kListenerReadable);
   } else if (result != -ECONNABORTED && result != -EINTR) {
     common::log_errno("accept", -result);
@@ -222,32 +226,39 @@ void do_listener_readable(Server& server) {
   submit_accept(server);
 }
 
-// Cancels every operation in flight and reaps every completion, so that no buffer is still lent
-// to the kernel when the connections are freed. Each operation is cancelled by its user_data
-// (Linux 5.5 and later); shutdown() also ends each connection under its operations, so that one
-// the cancel came too late for completes at once anyway.
+// Ends every operation in flight and reaps every completion, so that no buffer is still lent to
+// the kernel when the connections are freed: the accept (or its poll) is cancelled by its
+// user_data, and shutdown() ends each connection under its recv and send, which then complete
+// at once. Called by ~Server(), so that it happens however run() ends.
 void cancel_all(Server& server) {
-  const auto cancel = [&server](std::uint64_t what) {
+  for (const Operation op : {kAccept, kListenerReadable}) {  // one of the two is in flight
     io_uring_sqe* sqe = next_sqe(server);
-    io_uring_prep_cancel64(sqe, what, 0);
+    io_uring_prep_cancel64(sqe, tag(server.listener.fd(), op), 0);
     io_uring_sqe_set_data64(sqe, tag(0, kStop));
-  };
-  cancel(tag(server.listener.fd(), kAccept));  // or its poll: one of them is in flight
-  cancel(tag(server.listener.fd(), kListenerReadable));
-  for (auto& [fd, conn] : server.connections) {
-    if (conn.receiving) cancel(tag(fd, kRecv));
-    if (conn.sending) cancel(tag(fd, kSend));
-    ::shutdown(fd, SHUT_RDWR);
   }
+  for (const auto& [fd, conn] : server.connections)
+    (void)::shutdown(fd, SHUT_RDWR);  // fails only if the client left first: nothing to end
   while (server.in_flight > 0) {
     io_uring_cqe* cqe = nullptr;
-    if (const int err = io_uring_submit_and_wait(&server.ring, 1); err < 0 && err != -EINTR) {
+    // EBUSY: completions wait for room in the ring (older kernels); reaping makes room.
+    if (const int err = io_uring_submit_and_wait(&server.ring, 1);
+        err < 0 && err != -EINTR && err != -EBUSY) {
       common::throw_errno("io_uring_submit_and_wait", -err);
     }
     while (io_uring_peek_cqe(&server.ring, &cqe) == 0) {
+      const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+      if ((data & 7) == kAccept && cqe->res >= 0) ::close(cqe->res);  // accepted too late
       io_uring_cqe_seen(&server.ring, cqe);
       --server.in_flight;
     }
+  }
+}
+
+Server::~Server() {
+  try {
+    cancel_all(*this);
+  } catch (const std::exception& e) {
+    common::log(e.what());  // the ring's teardown cancels what is left
   }
 }
 
@@ -295,8 +306,7 @@ void run(common::Listener& listener) {
     server.in_flight -= seen;
     if (stop) break;
   }
-  cancel_all(server);
-}  // the connections close, then the ring: nothing of theirs is in flight any more
+}  // ~Server() cancels and reaps what is in flight; then the connections close, then the ring
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 
@@ -11,12 +12,16 @@
 namespace common {
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+// Written by the handler, read by the loops. An atomic, not a volatile sig_atomic_t: in 02b and
+// 02c the handler may run on a worker thread while the main thread reads the flag, and only a
+// lock-free atomic is both safe in a handler and free of data races between threads.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
 int g_pipe[2] = {-1, -1};  // [0] read end, watched by the loops; [1] written by the handler
 
 extern "C" void on_stop_signal(int /*signo*/) {
   const int saved_errno = errno;  // a handler must not disturb the errno of the code it interrupts
-  g_stop = 1;
+  g_stop.store(true);
   // Only async-signal-safe calls here: write() is one. The pipe is non-blocking, so a full pipe
   // (a flood of signals) cannot hang the handler; one byte is enough to wake any loop.
   [[maybe_unused]] ssize_t ignored = ::write(g_pipe[1], "x", 1);
@@ -40,7 +45,7 @@ void install_signal_handlers() {
   set_handler(SIGTERM, on_stop_signal);
 }
 
-bool stop_requested() noexcept { return g_stop != 0; }
+bool stop_requested() noexcept { return g_stop.load(); }
 
 int stop_fd() noexcept { return g_pipe[0]; }
 

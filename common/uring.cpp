@@ -20,7 +20,8 @@ Ring::Ring(unsigned entries, unsigned completions) {
   }
   if (err < 0) {
     throw std::runtime_error(std::string("io_uring_queue_init: ") + std::strerror(-err) +
-                             " (is io_uring disabled? see /proc/sys/kernel/io_uring_disabled)");
+                             " (is io_uring disabled? by the sysctl kernel.io_uring_disabled or a "
+                             "seccomp filter)");
   }
   const std::unique_ptr<io_uring_probe, decltype(&io_uring_free_probe)> probe(
       io_uring_get_probe_ring(&ring_), io_uring_free_probe);

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import program_path
+from support import procfs
 
 PROGRAM = "01-blocking-client"
 BODY_5_MIB = bytes(range(256)) * (5 * 4096)
@@ -188,3 +189,32 @@ def test_help_describes_the_command_line(bin_dir):
     assert result.returncode == 0
     assert result.stdout.decode().startswith(
         f"usage: {PROGRAM} [--port PORT] [--timing] [HOST [PATH...]]")
+
+
+def test_client_waiting_for_a_silent_server_sleeps_in_recv_using_no_cpu(bin_dir):
+    # The chapter's first claim, shown: a blocking call waits in the kernel. Against a server
+    # that accepts and never answers, the client sits in recv(), asleep (state S), at 0% CPU.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        client = subprocess.Popen([str(program_path(bin_dir, PROGRAM)), "--port", str(port),
+                                   "127.0.0.1", "/"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        try:
+            conn, _ = silent.accept()  # bounded: the socket's default timeout is none, but
+            with conn:                 # the client connects at once (or the test times out)
+                conn.settimeout(5)
+                assert conn.recv(4096).startswith(b"GET / HTTP/1.0\r\n")  # the request is in
+                assert procfs.wait_until(lambda: procfs.syscall(client.pid)[1] == "recvfrom",
+                                         timeout=5), procfs.syscall(client.pid)
+                before = procfs.cpu_seconds(client.pid)
+                time.sleep(0.5)  # the measurement window
+                assert procfs.state(client.pid) == "S"
+                assert procfs.syscall(client.pid)[1] == "recvfrom"
+                assert procfs.cpu_seconds(client.pid) - before < 0.02
+            # The server closes without a response: the client reads end of file and exits.
+            out, _ = client.communicate(timeout=5)
+            assert out == b""
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait(timeout=5)

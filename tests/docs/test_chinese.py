@@ -40,6 +40,11 @@ A segment is flagged for:
 
 Each rule has good and bad examples below, so the check is itself tested; the last test runs it
 over the repository and lists every finding as path:line: rule: excerpt.
+
+The same texts are also checked for calques: word-for-word renderings of an English phrase that
+the project has replaced with the term of docs/glossary.md (CALQUES below, each with its
+replacement). Those are looked for everywhere in the text, code blocks included, since a Chinese
+comment in a shell example is read as prose too.
 """
 from __future__ import annotations
 
@@ -290,6 +295,54 @@ def test_the_check_reads_markdown_segments_and_skips_code_blocks():
     assert (12, " 单元格,坏 ") in segments and (10, " `a|b` ") in segments
     flagged = [(n, s) for n, s in segments if check_segment(s)]
     assert [n for n, _ in flagged] == [3, 12, 14]
+
+
+# Calques the project has removed, each with what the Chinese texts say instead. A calque is
+# listed only where the string cannot be correct Chinese for something else: 固定 alone stays
+# allowed (固定大小的线程池, 固定缓冲区 are right), only its use for a test that "pins" a fix is not.
+CALQUES = {
+    # EOF (glossary): a read that returns 0. 文件结束 renders "end of file" word for word.
+    "文件结束": "读到 EOF, or 对端关闭 for what the peer did",
+    # A test "pins" a fix or a rule: in Chinese it 检验 it (ERRATA, the guides, the README).
+    "固定这个修正": "检验这项修正",
+    "固定这项修正": "检验这项修正",
+    "固定每项修正": "检验每项修正",
+    "所固定的": "所检验的",
+    "固定同一条规则": "检验同一条规则",
+    # watermark (glossary): 读高水位线 and 写低水位线, the names of the two thresholds 06 sets.
+    "读水位": "读高水位线",
+    "写水位": "写低水位线",
+    # level-triggered, edge-triggered, backpressure (glossary): one Chinese term each.
+    "电平触发": "水平触发",
+    "边沿触发": "边缘触发",
+    "反压": "背压",
+}
+
+
+def calques_in(text: str) -> list[tuple[int, str]]:
+    """(line number, counted from 1, calque) of every calque of CALQUES in `text`."""
+    return [(number, calque) for number, line in enumerate(text.splitlines(), start=1)
+            for calque in CALQUES if calque in line]
+
+
+def test_the_calque_check_catches_a_planted_calque_and_leaves_correct_chinese_alone():
+    planted = "第一行没问题。\n在 `nc` 里按 Ctrl-C：客户端读到文件结束，退出状态为 0。\n"
+    assert calques_in(planted) == [(2, "文件结束")]
+    assert calques_in("测试里所固定的规则；读水位线是 16384 字节") == [(1, "所固定的"), (1, "读水位")]
+    correct = ("固定大小的线程池；悄悄丢弃字节的固定缓冲区；客户端读到 EOF；"
+               "读高水位线与写低水位线；检验每项修正的测试；水平触发与边缘触发；背压")
+    assert calques_in(correct) == []
+
+
+def test_no_chinese_text_uses_a_calque_the_glossary_replaces():
+    findings = []
+    for path in chinese_markdown_files():
+        for number, calque in calques_in(path.read_text(encoding="utf-8")):
+            findings.append(f"{path.relative_to(REPO)}:{number}: {calque} (say {CALQUES[calque]})")
+    for key, value in tour_strings().items():
+        for _, calque in calques_in(value):
+            findings.append(f"scripts/tour_text.py: zh-CN {key}: {calque} (say {CALQUES[calque]})")
+    assert not findings, "\n" + "\n".join(findings)
 
 
 def test_every_chinese_text_uses_chinese_punctuation():

@@ -6,7 +6,10 @@ claim applies.
 """
 from __future__ import annotations
 
+import re
 import resource
+import signal
+import subprocess
 import time
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from support import procfs
 from support.client import Client
 from support.reference import answer, rot13
+from support.sampling import SANITIZED
 
 FD_SETSIZE = 1024  # glibc's, fixed at compile time
 
@@ -60,6 +64,55 @@ def test_thread_server_runs_one_thread_per_connected_client(server):
     # The main thread joins finished workers after each accept timeout (250 ms).
     joined = procfs.wait_until(lambda: not procfs.threads(server.pid), timeout=3)
     assert joined, f"threads left: {procfs.threads(server.pid)}"
+
+
+@pytest.mark.stage_specific(only=["02b"])
+def test_thread_server_reserves_a_stack_per_idle_connection_but_touches_little(server):
+    # The chapter's "you cannot create as many threads as you like", in numbers: each thread
+    # reserves a stack (8 MiB of address space by default) of which only the touched pages
+    # become resident. Loose bounds: the point is the gap between the two.
+    count = 50
+    vm_before = procfs.status_number(server.pid, "VmSize")
+    rss_before = procfs.status_number(server.pid, "VmRSS")
+    clients = [Client(server.address) for _ in range(count)]
+    try:
+        for c in clients:
+            c.send(b"hi\n")
+            c.expect(b"uv\n")
+        assert procfs.wait_until(lambda: len(procfs.threads(server.pid)) == count, timeout=3)
+        vm_each = (procfs.status_number(server.pid, "VmSize") - vm_before) / count
+        rss_each = (procfs.status_number(server.pid, "VmRSS") - rss_before) / count
+        print(f"02b: per idle connection, {vm_each:.0f} KiB reserved, {rss_each:.0f} KiB resident")
+        assert vm_each >= 1024, f"only {vm_each:.0f} KiB of address space per thread"
+        # Sanitizers give every thread shadow memory and fake stacks of their own.
+        assert rss_each < (1024 if SANITIZED else 256), f"{rss_each:.0f} KiB resident per thread"
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.stage_specific(only=["08"])
+def test_completion_server_makes_no_recv_or_send_calls_only_io_uring_enter(server):
+    # Completion IO: the kernel receives and sends for us. Over 200 round trips, strace sees
+    # io_uring_enter() and no recv()/send() of any kind (07 makes one of each per round trip).
+    strace = subprocess.Popen(["strace", "-f", "-c", "-qq", "-p", str(server.pid)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert procfs.wait_until(lambda: procfs.status_number(server.pid, "TracerPid") != 0, 5)
+        with Client(server.address) as c:
+            for i in range(200):
+                c.send(b"ping %d\n" % i)
+                c.expect(rot13(b"ping %d\n" % i))
+    finally:
+        strace.send_signal(signal.SIGINT)  # strace -c prints its table when interrupted
+        _, table = strace.communicate(timeout=10)
+    # strace -c's rows: % time, seconds, usecs/call, calls, [errors], syscall.
+    calls = {row.split()[-1]: int(row.split()[3])
+             for row in table.splitlines() if re.match(r"^\s*\d", row)}
+    assert calls.get("io_uring_enter", 0) >= 200, table
+    io = {name: n for name, n in calls.items()
+          if re.fullmatch(r"(recv|send)(from|to|msg|mmsg)?|read|write|readv|writev", name)}
+    assert io == {}, table
 
 
 @pytest.mark.stage_specific(only=["02c"])
