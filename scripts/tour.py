@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support import procfs  # noqa: E402  (shared with the test suite)
 from support.client import Client  # noqa: E402
+from support.reference import rot13  # noqa: E402
 from support.reference import answer  # noqa: E402
 from support.server import ServerProcess  # noqa: E402
 
@@ -320,11 +321,19 @@ def tour_02b(tour: Tour) -> Row:
     # The main thread joins a finished worker within its accept() timeout (250 ms).
     joined = procfs.wait_until(lambda: procfs.status_number(server.pid, "Threads") == 1, 3)
     tour.show(tour.t("02b.joined") if joined else "!! threads left behind")
+    # Context switches per line: every thread sleeps in its own recv() and is woken for each
+    # line, where one event loop takes the lines of many ready sockets per wakeup.
+    threaded = switches_per_line(server)
+    tour.show(tour.t("02b.switches", who="02b", per=threaded))
+    loop = switches_per_line(tour.start("07-epoll-server"))
+    tour.show(tour.t("02b.switches", who="07", per=loop))
     measured = tour.t("02b.measured", count=count, threads=crowd["Threads"] - alone["Threads"],
-                      rss=per["VmRSS"], size=per["VmSize"] / 1024)
+                      rss=per["VmRSS"], size=per["VmSize"] / 1024, switches=threaded,
+                      loop=loop)
     tour.say("02b.lesson", measured=measured)
     return Row("02b-thread-server", tour.t("02b.row"), measured,
-               alone["Threads"] == 1 and crowd["Threads"] == 1 + count and bool(joined))
+               alone["Threads"] == 1 and crowd["Threads"] == 1 + count and bool(joined)
+               and threaded > loop)
 
 
 def tour_02c(tour: Tour) -> Row:
@@ -365,6 +374,23 @@ class Misbehaved(Exception):
 def expect(got: bytes, want: bytes) -> None:
     if got != want:
         raise Misbehaved(f"answered {got!r} where the protocol says {want!r}")
+
+
+def switches_per_line(server: ServerProcess, clients: int = 50, rounds: int = 20) -> float:
+    """The server's context switches (every thread's) per line answered, while `clients`
+    connections each send a line, `rounds` times over, all lines of a round in flight at once."""
+    conns = [Client(server.address) for _ in range(clients)]
+    try:
+        before = procfs.task_context_switches(server.pid)
+        for r in range(rounds):
+            line = b"round %d\n" % r
+            for c in conns:
+                c.send(line)
+            for c in conns:
+                expect(c.recv_exactly(len(line), timeout=10), rot13(line))
+        return (procfs.task_context_switches(server.pid) - before) / (clients * rounds)
+    finally:
+        close_all(conns)
 
 
 def open_idle(server: ServerProcess, count: int) -> list[Client]:

@@ -47,11 +47,16 @@ TEXT = {
                    "+{size:.1f} MiB of address space (its stack, and glibc's malloc arena for "
                    "the thread; reserved, mostly untouched)",
         "02b.joined": "clients closed: every thread ended and was joined (Threads back to 1)",
+        "02b.switches": "{who:3}: {per:.2f} context switches per line, 50 clients with a "
+                        "line each in flight",
         "02b.measured": "{count} clients -> {threads} threads; +{rss:.0f} KiB resident, "
-                        "+{size:.1f} MiB address space each",
+                        "+{size:.1f} MiB address space each; {switches:.2f} context switches "
+                        "per line (07: {loop:.2f})",
         "02b.lesson": "Lesson: a thread costs less than a process, but there is still one per "
-                      "client, each with address space reserved for it ({measured}).",
-        "02b.row": "threads and memory per client",
+                      "client, each with address space reserved for it, and every line wakes "
+                      "a thread of its own, where one event loop serves many lines per wakeup "
+                      "({measured}).",
+        "02b.row": "threads, memory and wakeups per client",
         "02c.title": "02c-thread-pool-server: a fixed pool of threads",
         "02c.run": "A pool of 2 threads; two clients connect and stay idle, then a third sends "
                    "a line:",
@@ -85,8 +90,9 @@ TEXT = {
         "06.title": "06-libevent-bufferevent: libevent does the IO, we handle lines",
         "06.run": "Same again with bufferevents; round trips alone, then beside 2000 idle "
                   "connections:",
-        "06.lesson": "Lesson: bufferevents take the reading and writing off our hands at little "
-                     "cost ({measured}).",
+        "06.lesson": "Lesson: bufferevents take the reading and writing off our hands; idle "
+                     "connections still cost no CPU, but every round trip makes more system "
+                     "calls than 05's ({measured}).",
         "06.row": "backend and flat cost",
         "07.title": "07-epoll-server (bonus): what libevent does on Linux, by hand",
         "07.run": "Raw epoll, level-triggered; round trips alone, then beside 2000 idle "
@@ -149,10 +155,13 @@ TEXT = {
                    "+{size:.1f} MiB（线程的栈，以及 glibc 为该线程保留的 malloc arena；"
                    "只是预留，大多没有用到）",
         "02b.joined": "客户端已关闭：每个线程都已结束并被 join（Threads 回到 1）",
+        "02b.switches": "{who}：每行 {per:.2f} 次上下文切换（50 个客户端，每个同时有一行在途）",
         "02b.measured": "{count} 个客户端 -> {threads} 个线程；每个常驻 +{rss:.0f} KiB，"
-                        "地址空间 +{size:.1f} MiB",
-        "02b.lesson": "要点：线程比进程便宜，但仍是每个客户端一个，每个都要预留一份地址空间（{measured}）。",
-        "02b.row": "每个客户端的线程与内存",
+                        "地址空间 +{size:.1f} MiB；每行 {switches:.2f} 次上下文切换"
+                        "（07：{loop:.2f}）",
+        "02b.lesson": "要点：线程比进程便宜，但仍是每个客户端一个，每个都要预留一份地址空间；"
+                      "而且每一行都要唤醒一个线程，事件循环则一次唤醒处理许多行（{measured}）。",
+        "02b.row": "每个客户端的线程、内存与唤醒",
         "02c.title": "02c-thread-pool-server：固定大小的线程池",
         "02c.run": "线程池只有 2 个线程；两个客户端连上后保持空闲，然后第三个发送一行：",
         "02c.idle": "客户端 1 和 2：各得到一次回答后保持空闲，各占住 2 个线程中的一个",
@@ -182,7 +191,8 @@ TEXT = {
         "05.row": "后端与平稳的开销",
         "06.title": "06-libevent-bufferevent：libevent 负责读写，我们只处理行",
         "06.run": "再换成 bufferevent；先单独测往返时间，再在 2000 个空闲连接旁测：",
-        "06.lesson": "要点：bufferevent 替我们完成读写，代价很小（{measured}）。",
+        "06.lesson": "要点：bufferevent 替我们完成读写；空闲连接照样不耗 CPU，"
+                     "但每次往返都比 05 多几次系统调用（{measured}）。",
         "06.row": "后端与平稳的开销",
         "07.title": "07-epoll-server（附加）：libevent 在 Linux 上替我们做的事，亲手写出来",
         "07.run": "直接使用 epoll，水平触发；先单独测往返时间，再在 2000 个空闲连接旁测：",

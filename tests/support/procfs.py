@@ -89,6 +89,18 @@ def context_switches(pid: int) -> int:
                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
 
 
+def task_context_switches(pid: int) -> int:
+    """context_switches() summed over every thread of the process (02b's and 02c's workers
+    switch as the main thread does not)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += context_switches(int(tid))
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    return total
+
+
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
