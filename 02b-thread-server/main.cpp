@@ -106,7 +106,7 @@ void do_accept(common::Listener& listener, Workers& workers) {
     self->thread = std::thread(worker, std::move(client), std::ref(*self), std::ref(workers));
   } catch (const std::exception& e) {
     // Out of threads (threads-max, pid_max) or of memory for a stack: drop this one client.
-    // The socket went into the thread's arguments, which close it as they are destroyed.
+    // The socket closes either way: with the thread's arguments, or with `client` here.
     common::log(std::string("std::thread: ") + e.what());
     const std::lock_guard lock(workers.mutex);
     workers.list.pop_back();
