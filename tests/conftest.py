@@ -1,8 +1,10 @@
 """Fixtures shared by every pytest suite: which build to test, which stages, running servers."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import random
 import signal
 
 import pytest
@@ -10,7 +12,10 @@ from hypothesis import HealthCheck, settings
 
 
 import stages
-from support.server import ServerProcess
+from support import payloads
+from support.rules import MODELS
+from support.server import ServerProcess, exit_description
+from support.target import Command, Connect, stage_command
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -44,32 +49,79 @@ def pytest_addoption(parser):
                           "comma-separated; default: every stage in tests/stages.py")
     parser.addoption("--soak-seconds", type=float, default=60.0,
                      help="length of the soak test per stage (default 60)")
+    # scripts/check's: instead of our stages, one program given as a command, or one server
+    # already running. scripts/check is the way to use them.
+    parser.addoption("--command-json", default=None,
+                     help="a JSON list: the command to test instead of our stages, with {port}")
+    parser.addoption("--connect", default=None, metavar="HOST:PORT",
+                     help="test the server already listening there instead of our stages")
+    parser.addoption("--model", default=None, choices=sorted(MODELS),
+                     help="with --command-json or --connect: the IO model whose lessons apply")
+    parser.addoption("--seed", type=int, default=None,
+                     help="seed of the random payloads (default: a new one, printed)")
+
+
+def check_target(config):
+    """The one target of a scripts/check run, or None when the suite runs our stages."""
+    if not hasattr(config, "_check_target"):
+        model = config.getoption("model")
+        target = None
+        if config.getoption("command_json"):
+            target = Command(json.loads(config.getoption("command_json")), model=model)
+        elif config.getoption("connect"):
+            host, _, port = config.getoption("connect").rpartition(":")
+            target = Connect(host.strip("[]"), int(port), model=model)
+        config._check_target = target
+    return config._check_target
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "rule(number): the step of scripts/check the test "
+                                       "belongs to (tests/support/rules.py)")
+    config.addinivalue_line("markers", "model(*names): a lesson of these IO models only")
+    seed = config.getoption("seed")
+    payloads.seed(seed if seed is not None else random.SystemRandom().randrange(1, 1 << 31))
+
+
+def pytest_report_header(config):
+    return f"payload seed: {payloads.SEED} (--seed {payloads.SEED} repeats these payloads)"
 
 
 def pytest_generate_tests(metafunc):
-    if "stage" in metafunc.fixturenames:
+    if "target" in metafunc.fixturenames:
+        single = check_target(metafunc.config)
+        if single is not None:
+            metafunc.parametrize("target", [single], ids=[single.id], indirect=True)
+            return
         patterns = [p for opt in metafunc.config.getoption("stage") for p in opt.split(",") if p]
         chosen = stages.select(patterns)
-        metafunc.parametrize("stage", chosen, ids=[s.id for s in chosen])
+        metafunc.parametrize("target", chosen, ids=[s.id for s in chosen], indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):
     """A test marked stage_specific(only=[...]) or stage_specific(never=[...]) (stage numbers
-    such as "04" or ids such as "05-select") is about some
-    stages only (a lesson of the chapter, or a bug of the book's version of that stage): it runs
-    for those and is deselected, not skipped, for the others."""
+    such as "04" or ids such as "05-select") is about some of our stages only (a bug of the
+    book's version of that stage, or an option of ours): it runs for those and is deselected,
+    not skipped, for the others and for any program scripts/check tests. A test marked
+    model(...) is a lesson of those IO models: it runs for a target of one of them (our stage's
+    own model, or scripts/check --model)."""
     kept, deselected = [], []
     for item in items:
-        marker = item.get_closest_marker("stage_specific")
-        stage = getattr(item, "callspec", None) and item.callspec.params.get("stage")
-        if marker and stage is not None:
-            only = marker.kwargs.get("only")
-            never = marker.kwargs.get("never", ())
-            wanted = ((only is None or stage.number in only or stage.id in only)
-                      and stage.number not in never and stage.id not in never)
-            (kept if wanted else deselected).append(item)
-        else:
-            kept.append(item)
+        param = getattr(item, "callspec", None) and item.callspec.params.get("target")
+        wanted = True
+        if param is not None:
+            stage = param if isinstance(param, stages.Stage) else None
+            model = param.model
+            marker = item.get_closest_marker("stage_specific")
+            if marker:
+                only = marker.kwargs.get("only")
+                never = marker.kwargs.get("never", ())
+                wanted = stage is not None and (
+                    (only is None or stage.number in only or stage.id in only)
+                    and stage.number not in never and stage.id not in never)
+            if (models := item.get_closest_marker("model")) and model not in models.args:
+                wanted = False
+        (kept if wanted else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -92,33 +144,67 @@ def program_path(bin_dir: pathlib.Path, program: str) -> pathlib.Path:
 
 
 @pytest.fixture
-def start_server(stage, bin_dir):
-    """Factory: start_server(**options) -> ServerProcess for the current stage. Every server it
-    started must stop on SIGTERM with exit status 0 and no sanitizer report."""
-    started: list[ServerProcess] = []
+def target(request):
+    """What the test talks to (support/target.py): one of our stages as a command, or the
+    command or server scripts/check was given."""
+    if isinstance(request.param, stages.Stage):
+        program_path(request.getfixturevalue("bin_dir"), request.param.program)
+        return stage_command(request.param, request.getfixturevalue("bin_dir"))
+    return request.param
 
-    def start(**options) -> ServerProcess:
-        env = dict(stage.env)
-        env.update(options.pop("env", {}))
-        options["extra_args"] = [*stage.args, *options.get("extra_args", [])]
-        server = ServerProcess(program_path(bin_dir, stage.program), env=env, **options)
+
+@pytest.fixture
+def stage(target):
+    """The tests/stages.py entry of an own stage; None for a program scripts/check tests (the
+    tests that take it are stage_specific, so they do not run then)."""
+    return target.stage
+
+
+@pytest.fixture
+def rng(request) -> random.Random:
+    """Random payloads for this test, from the run's seed (printed at the top of the run) and
+    the test's name: a run is repeated with --seed."""
+    return payloads.rng_for(request.node.name)
+
+
+@pytest.fixture
+def start_server(target):
+    """Factory: start_server(**options) -> a running server of the current target (options:
+    bind, wrapper, threads, env; support/target.py). Every server it started must stop on
+    SIGTERM with exit status 0 and no sanitizer report."""
+    started: list = []
+
+    def start(**options):
+        server = target.start(**options)
         started.append(server)
         return server
 
     yield start
     problems = []
     for server in started:
+        if not isinstance(server, ServerProcess):
+            continue  # a server started by hand: not ours to stop
         try:
             if server.returncode is None:
                 if not server.alive():
-                    problems.append(f"{stage}: server died during the test "
-                                    f"(status {server.proc.returncode}): {server.stderr()[-2000:]}")
+                    problems.append(f"the server died during the test "
+                                    f"({exit_description(server.proc.returncode)})\n"
+                                    f"{server.stderr_tail()}")
+                elif target.stage is None:
+                    # Anyone's program: its exit status on SIGTERM is step 10's test, not every
+                    # test's. Stop it, and kill it if it does not stop.
+                    try:
+                        server.stop(signal.SIGTERM, timeout=2)
+                    except AssertionError:
+                        pass
                 else:
                     server.stop(signal.SIGTERM)
                     if server.returncode != 0:
-                        problems.append(f"{stage}: exit status {server.returncode} after SIGTERM")
+                        problems.append(f"{exit_description(server.returncode)} after SIGTERM "
+                                        f"(docs/protocol.md: exit status 0)\n"
+                                        f"{server.stderr_tail()}")
             if reports := server.reports():
-                problems.append(f"{stage}: sanitizer/valgrind report: {reports[:5]}\n"
+                problems.append(f"sanitizer/valgrind report: {reports[:5]}\n"
                                 f"{server.stderr()[-4000:]}")
         finally:
             server.close()
@@ -126,6 +212,6 @@ def start_server(stage, bin_dir):
 
 
 @pytest.fixture
-def server(start_server) -> ServerProcess:
-    """The current stage, running on 127.0.0.1 with a port the kernel picked."""
+def server(start_server):
+    """The current target, running on 127.0.0.1 on a port the tester picked."""
     return start_server()

@@ -18,6 +18,16 @@ class Stage:
     env: tuple[tuple[str, str], ...] = ()  # extra environment for the server
     args: tuple[str, ...] = ()  # extra command-line arguments for the server
     linux_only: bool = False  # built on Linux alone (CMakeLists.txt), and listed there alone
+    threads: int | None = None  # the pool size the suite gives it (--threads), for a pool
+
+    @property
+    def model(self) -> str:
+        """The IO model whose lessons it is held to (scripts/check --model, tests/support/rules.py).
+        libevent on its select backend is held to select()'s lessons: its limit is FD_SETSIZE."""
+        if self.backend == "select":
+            return "select"
+        return {"02": "fork", "02b": "thread", "02c": "pool", "03": "spin", "04": "select",
+                "08": "completion"}.get(self.number, "event")
 
     @property
     def number(self) -> str:
@@ -48,7 +58,7 @@ SERVER_STAGES: list[Stage] = [
     # The suite keeps up to 200 clients connected at once; a pool smaller than that leaves the
     # extra clients unanswered, which is 02c's lesson (tests/protocol/test_lessons.py), not a
     # protocol failure. So the suite runs it with a pool larger than any test's crowd.
-    Stage("02c-thread-pool-server", args=("--threads", "256")),
+    Stage("02c-thread-pool-server", threads=256),
     Stage("03-nonblocking-spin"),
     Stage("04-select-server"),
     *libevent_backends("05-libevent-events"),

@@ -1,19 +1,26 @@
-"""The command line every server stage shares: `NN-name [--bind ADDR] [--port PORT] [--help]`."""
+"""The command line of docs/protocol.md: `NN-name [--bind ADDR] [--port PORT] [--help]`, the exit
+statuses, and the form of log lines (rule 10, the last step of scripts/check).
+
+The tests that run the program with other options than `--bind {host} --port {port}` apply to a
+program that takes those options (our stages, and any command given to scripts/check with
+`--port {port}`); for another command, and with --connect, they say they were not run.
+"""
 from __future__ import annotations
 
-import os
-import subprocess
+import re
 
 import pytest
 
-from conftest import program_path
+from support import procfs
 from support.client import Client
 
+pytestmark = pytest.mark.rule(10)
 
-def run(bin_dir, stage, *args, timeout=10):
-    return subprocess.run([str(program_path(bin_dir, stage.program)), *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **dict(stage.env)})
+
+def usage_names_the_program(target, text: str) -> bool:
+    """Our stages name themselves in their usage; a program we did not write is held only to
+    printing a usage."""
+    return target.stage is None or target.stage.program in text
 
 
 @pytest.mark.parametrize("args", [
@@ -21,75 +28,110 @@ def run(bin_dir, stage, *args, timeout=10):
     ["--bogus"], ["extra"], ["--bind"],
 ], ids=["port-70000", "port-abc", "port-negative", "port-empty", "port-missing", "unknown-option",
         "positional", "bind-missing"])
-def test_bad_command_line_prints_usage_on_stderr_and_exits_2(stage, bin_dir, args):
-    result = run(bin_dir, stage, *args)
-    assert result.returncode == 2
-    assert "usage:" in result.stderr
-    assert stage.program in result.stderr
+def test_bad_command_line_prints_usage_on_stderr_and_exits_2(target, args):
+    result = target.run(*args)
+    assert result.returncode == 2, f"exit status {result.returncode}; stderr: {result.stderr!r}"
+    assert "usage:" in result.stderr, result.stderr
+    assert usage_names_the_program(target, result.stderr), result.stderr
     assert result.stdout == ""
 
 
-def test_help_prints_usage_on_stdout_and_exits_0(stage, bin_dir):
-    result = run(bin_dir, stage, "--help")
-    assert result.returncode == 0
-    assert result.stdout.startswith(f"usage: {stage.program} [--bind ADDR] [--port PORT]")
+def test_help_prints_usage_on_stdout_and_exits_0(target):
+    result = target.run("--help")
+    assert result.returncode == 0, f"exit status {result.returncode}; stderr: {result.stderr!r}"
+    assert result.stdout.startswith("usage: "), result.stdout
+    assert "--port" in result.stdout, result.stdout
+    if target.stage is not None:
+        assert result.stdout.startswith(
+            f"usage: {target.stage.program} [--bind ADDR] [--port PORT]"), result.stdout
 
 
-def test_port_in_use_fails_with_the_bind_error_and_exits_1(stage, bin_dir, server):
-    result = run(bin_dir, stage, "--port", str(server.port))
-    assert result.returncode == 1
+def test_port_in_use_fails_with_the_bind_error_and_exits_1(target, server):
+    result = target.run("--port", str(server.port))
+    assert result.returncode == 1, f"exit status {result.returncode}; stderr: {result.stderr!r}"
     assert result.stderr.strip().endswith(
-        f"{stage.program}: bind 127.0.0.1:{server.port}: Address already in use")
+        f"bind 127.0.0.1:{server.port}: Address already in use"), (
+        f"the last line on stderr should end 'bind 127.0.0.1:{server.port}: Address already in "
+        f"use'; stderr was {result.stderr!r}")
+    if target.stage is not None:
+        assert result.stderr.startswith(f"{target.stage.program}: ")
     with Client(server.address) as c:  # the first server is unaffected
         c.send(b"x\n")
         c.expect(b"k\n")
 
 
-def test_unresolvable_bind_address_fails_and_exits_1(stage, bin_dir):
-    result = run(bin_dir, stage, "--bind", "no-such-host.invalid", "--port", "0")
-    assert result.returncode == 1
-    assert "getaddrinfo no-such-host.invalid" in result.stderr
+def test_unresolvable_bind_address_fails_and_exits_1(target):
+    result = target.run("--bind", "no-such-host.invalid", "--port", "0")
+    assert result.returncode == 1, f"exit status {result.returncode}; stderr: {result.stderr!r}"
+    assert "no-such-host.invalid" in result.stderr, result.stderr
 
 
-def test_equals_forms_of_the_options_work(start_server):
-    server = start_server(extra_args=["--bind=127.0.0.1", "--port=0"])
-    with Client(server.address) as c:
-        c.send(b"equals\n")
-        c.expect(b"rdhnyf\n")
+def ready_line(proc) -> str:
+    """The first line on stdout: bounded, as the server prints it at start or exits."""
+    return proc.stdout.readline()
 
 
-def test_default_bind_address_is_loopback_not_every_interface(stage, bin_dir):
+def test_ready_line_and_default_bind_address_is_loopback_not_every_interface(target):
     # The book binds to every interface (INADDR_ANY); we listen on 127.0.0.1 unless told.
-    proc = subprocess.Popen([str(program_path(bin_dir, stage.program)), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, **dict(stage.env)})
-    try:
-        line = proc.stdout.readline()  # bounded: the server prints it at start or exits
-        assert line.startswith("listening on 127.0.0.1:"), line
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=5) == 0
+    with target.popen("--port", "0") as proc:
+        try:
+            line = ready_line(proc)
+            assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
+                f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=5) == 0
+
+
+def test_equals_forms_of_the_options_work(target):
+    with target.popen("--bind=127.0.0.1", "--port=0") as proc:
+        try:
+            port = int(ready_line(proc).rsplit(":", 1)[1])
+            with Client(("127.0.0.1", port)) as c:
+                c.send(b"equals\n")
+                c.expect(b"rdhnyf\n")
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=5) == 0
 
 
 @pytest.mark.stage_specific(only=["02c"])
 @pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1025", "99999999999"])
-def test_thread_pool_refuses_a_bad_pool_size_and_exits_2(stage, bin_dir, count):
-    result = run(bin_dir, stage, "--threads", count)
+def test_thread_pool_refuses_a_bad_pool_size_and_exits_2(target, count):
+    result = target.run("--threads", count)
     assert result.returncode == 2
     assert f"bad --threads '{count}' (1 to 1024)" in result.stderr
     assert "usage:" in result.stderr and "--threads N" in result.stderr
 
 
 @pytest.mark.stage_specific(only=["02c"])
-def test_thread_pool_help_names_its_option_and_default(stage, bin_dir):
-    result = run(bin_dir, stage, "--help")
+def test_thread_pool_help_names_its_option_and_default(target):
+    result = target.run("--help")
     assert result.returncode == 0
     assert "[--threads N]" in result.stdout.splitlines()[0]
     assert "(default 4)" in result.stdout
 
 
 @pytest.mark.stage_specific(never=["02c"])
-def test_other_stages_have_no_threads_option(stage, bin_dir):
-    result = run(bin_dir, stage, "--threads", "4")
+def test_other_stages_have_no_threads_option(target):
+    result = target.run("--threads", "4")
     assert result.returncode == 2
     assert "unknown argument '--threads'" in result.stderr
+
+
+def test_a_failed_call_is_logged_as_program_call_strerror(server):
+    # A client that resets the connection while answers are owed makes the server's recv() or
+    # send() fail; the server logs it in one line and carries on.
+    c = Client(server.address)
+    c.send(b"z" * 1000 + b"\n" + b"reset me\n" * 100_000)  # about 1 MiB of answers owed
+    c.recv_exactly(1000)
+    c.reset()
+    logged = procfs.wait_until(
+        lambda: re.search(r"^\S+: (recv|send|read|write)\w*: "
+                          r"(Connection reset by peer|Broken pipe)$", server.stderr(),
+                          re.MULTILINE), 2)
+    assert logged, ("no log line such as 'my_server: recv: Connection reset by peer' on stderr; "
+                    f"stderr was:\n{server.stderr()[-2000:]}")
+    with Client(server.address) as after:
+        after.send(b"after\n")
+        after.expect(b"nsgre\n")

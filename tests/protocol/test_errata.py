@@ -15,6 +15,8 @@ from support import procfs
 from support.client import Client
 from support.reference import answer
 
+pytestmark = pytest.mark.rule(11)
+
 
 def socket_fds(pid: int) -> list[str]:
     """The socket descriptors of `pid`, as /proc shows them: 'socket:[inode]'."""
@@ -29,7 +31,7 @@ def socket_fds(pid: int) -> list[str]:
     return found
 
 
-@pytest.mark.stage_specific(only=["02"])
+@pytest.mark.model("fork")
 def test_fork_child_holds_only_its_client_socket_and_parent_keeps_none(server):
     parent_sockets = socket_fds(server.pid)
     with Client(server.address) as c:
@@ -46,7 +48,7 @@ def traced(pid: int) -> bool:
         return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
 
 
-@pytest.mark.stage_specific(only=["02", "02b", "02c"])
+@pytest.mark.model("fork", "thread", "pool")
 def test_blocking_server_reads_in_chunks_not_one_byte_per_recv(server):
     # Attach strace to the server (and, with -f, the children it forks or the threads it
     # starts); count receive calls.
@@ -65,6 +67,7 @@ def test_blocking_server_reads_in_chunks_not_one_byte_per_recv(server):
     assert 0 < len(calls) < 200, f"{len(calls)} receive calls for 64 KiB"
 
 
+@pytest.mark.rule(8)
 @pytest.mark.stage_specific(only=["02"])
 def test_failed_fork_closes_that_connection_and_the_server_goes_on(start_server):
     # As an unprivileged user limited to 3 processes, the server can fork only two children.

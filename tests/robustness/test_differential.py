@@ -8,6 +8,8 @@ A longer run: `pytest tests/robustness/test_differential.py --hypothesis-profile
 """
 from __future__ import annotations
 
+import pytest
+
 import threading
 import time
 
@@ -16,6 +18,8 @@ from hypothesis import strategies as st
 
 from support.client import Client
 from support.reference import MAX_LINE, answer
+
+pytestmark = pytest.mark.rule(2)
 
 pieces = st.one_of(
     st.binary(max_size=64),  # any bytes, LFs and NULs included

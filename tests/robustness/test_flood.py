@@ -7,12 +7,16 @@ when the flooder finally reads, every byte it is owed arrives, in order, correct
 """
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from support import procfs
 from support.client import Client
 from support.reference import answer
 from support.sampling import SANITIZED, RssSampler, record_figure
+
+pytestmark = pytest.mark.rule(5)
 
 TOTAL = 256 << 20
 MEMORY_LIMIT = 32 << 20

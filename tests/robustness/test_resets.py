@@ -11,6 +11,8 @@ import pytest
 from support import procfs
 from support.client import Client
 
+pytestmark = pytest.mark.rule(7)
+
 MEGABYTES_OWED = (b"m" * 1023 + b"\n") * 4096  # 4 MiB of lines
 
 

@@ -5,6 +5,8 @@ one hold the others up, delays the fast client here.
 """
 from __future__ import annotations
 
+import pytest
+
 import itertools
 import statistics
 import threading
@@ -13,6 +15,8 @@ import time
 from support.client import Client
 from support.reference import answer
 from support.sampling import record_figure
+
+pytestmark = pytest.mark.rule(6)
 
 SLOW_READERS = 4
 TRICKLERS = 4

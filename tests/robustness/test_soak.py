@@ -21,6 +21,8 @@ from support.client import Client
 from support.reference import answer
 from support.sampling import SANITIZED, RssSampler, record_figure
 
+pytestmark = pytest.mark.rule(9)
+
 WORKERS = 8
 MEMORY_DRIFT = 8 << 20  # allocators keep some freed memory; a leak grows past this
 

@@ -15,6 +15,8 @@ import pytest
 from support.client import Client
 from support.reference import answer
 
+pytestmark = pytest.mark.rule(9)
+
 VALGRIND = ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
             "--errors-for-leak-kinds=definite", "--error-exitcode=99", "--track-origins=yes"]
 

@@ -6,7 +6,19 @@ import socket
 import struct
 import time
 
+from support.bytesdiff import Mismatch, assert_answer
+
 DEFAULT_TIMEOUT = 10.0
+SENT_KEPT = 16 << 20  # bytes of what was sent kept for a failure message
+
+
+class ShortRead(AssertionError):
+    """Fewer bytes than wanted: the connection closed, or the deadline passed. `received`
+    holds what did arrive."""
+
+    def __init__(self, message: str, received: bytes, closed: bool):
+        super().__init__(message)
+        self.received, self.closed = received, closed
 
 
 class Client:
@@ -14,6 +26,11 @@ class Client:
         self.sock = socket.create_connection(address, timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
+        self.sent = bytearray()  # what this connection sent (its first SENT_KEPT bytes)
+
+    def _record(self, data: bytes) -> None:
+        if len(self.sent) < SENT_KEPT:
+            self.sent += data[:SENT_KEPT - len(self.sent)]
 
     def __enter__(self) -> "Client":
         return self
@@ -23,6 +40,7 @@ class Client:
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
+        self._record(data)
 
     def shutdown_write(self) -> None:
         """Half-close: 'I will send nothing more' (what `nc -N` does at end of its input)."""
@@ -46,18 +64,28 @@ class Client:
             chunk = self._recv_before(deadline, min(n - got, 1 << 20))
             if not chunk:
                 what = "before the deadline" if chunk is None else "before the connection closed"
-                raise AssertionError(f"got {got} of {n} bytes {what}; "
-                                     f"last bytes: {b''.join(chunks)[-60:]!r}")
+                raise ShortRead(f"got {got} of {n} bytes {what}; "
+                                f"last bytes: {b''.join(chunks)[-60:]!r}", b"".join(chunks),
+                                closed=chunk is not None)
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
 
     def expect(self, data: bytes, timeout: float | None = None) -> None:
-        got = self.recv_exactly(len(data), timeout)
-        if got != data:
-            first = next(i for i, (a, b) in enumerate(zip(got, data)) if a != b)
-            raise AssertionError(f"answer differs at byte {first}: got {got[first:first+40]!r}, "
-                                 f"expected {data[first:first+40]!r}")
+        """Reads len(data) bytes and compares them with `data`; on any difference, a short
+        answer, a close or a reset, raises Mismatch with what was sent, expected and received."""
+        sent = bytes(self.sent)
+        try:
+            got = self.recv_exactly(len(data), timeout)
+        except ShortRead as e:
+            what = ("the server closed the connection before the whole answer arrived"
+                    if e.closed else f"no more answer within {timeout or self.timeout:g} s "
+                                     "(the server stopped answering)")
+            raise Mismatch(what, sent=sent, expected=data, received=e.received) from None
+        except ConnectionResetError:
+            raise Mismatch("the server reset the connection (did it crash, or close with "
+                           "unread input?)", sent=sent, expected=data, received=b"") from None
+        assert_answer(got, data, sent=sent)
 
     def recv_until_eof(self, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -130,6 +158,7 @@ class Client:
                                 n = self.sock.send(window[offset:offset + n])
                             except BlockingIOError:
                                 n = 0
+                            self._record(window[offset:offset + n])
                             sent += n
                             offset = (offset + n) % period
                             if sent == count:
@@ -170,6 +199,7 @@ class Client:
                         break
                     time.sleep(0.005)
                     continue
+                self._record(chunk[offset:offset + n])
                 sent += n
                 offset = (offset + n) % len(chunk)
                 last_progress = time.monotonic()

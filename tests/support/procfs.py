@@ -155,6 +155,44 @@ def open_server_connections(port: int) -> int:
     return count
 
 
+TCP_LISTEN = "0A"
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on `port`, on any address, IPv4 or IPv6."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == TCP_LISTEN:
+                inodes.add(fields[9])
+    return inodes
+
+
+def listener_pid(port: int, root: int) -> int | None:
+    """The process of `root`'s tree (itself first, then its descendants, nearest first) that
+    holds a socket listening on `port`; None while nothing listens there. Reading the tables
+    rather than connecting keeps the check invisible to the server: no connection is made."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    queue = [root]
+    while queue:
+        pid = queue.pop(0)
+        try:
+            if wanted & set(fd_targets(pid).values()):
+                return pid
+        except (FileNotFoundError, PermissionError):
+            pass
+        queue.extend(children(pid))
+    return None
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.02):
     """Polls `predicate` until it returns a true value or `timeout` seconds pass; returns its
     last value. Bounded: never waits longer than `timeout`."""

@@ -1,0 +1,176 @@
+"""What the protocol suite talks to: a command it starts (one of our stages, or anyone's program,
+by scripts/check), or a server someone else started (`scripts/check --connect HOST:PORT`).
+
+A test asks its target for a server (`start_server(...)` in conftest.py) and never knows which
+program answers. What a target cannot do, it says, and the test is reported as not run, with
+the reason: a server started by hand cannot be restarted under prlimit, and the tester does not
+know its process.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import socket
+import subprocess
+
+import pytest
+
+from support.server import NeverListened, ServerProcess, free_port
+
+PLACEHOLDERS = ("{port}", "{host}", "{threads}")
+
+
+def not_run(why: str):
+    """Ends the current test as not run (a pytest skip, which scripts/check reports as such)."""
+    pytest.skip(f"not run: {why}")
+
+
+@dataclasses.dataclass
+class Command:
+    """A command line with `{port}` in it (and optionally `{host}` and `{threads}`): the tester
+    picks a free port, substitutes it, starts the program and waits until the port listens."""
+    argv: list[str]
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    model: str | None = None  # the IO model whose lessons apply (support/rules.py MODELS)
+    stage: object = None  # the tests/stages.py entry, for our own programs
+    threads: int | None = None  # what {threads} becomes when a test does not say
+    id: str = "command"
+
+    def __post_init__(self):
+        if not any("{port}" in a for a in self.argv):
+            raise ValueError("the command must contain {port}, where the program takes the port "
+                             "to listen on, e.g. scripts/check -- ./my_server --port {port}")
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+    def _fill(self, argv: list[str], host: str, port: int | str, threads) -> list[str]:
+        values = {"{port}": str(port), "{host}": host, "{threads}": str(threads)}
+        filled = []
+        for arg in argv:
+            for placeholder, value in values.items():
+                arg = arg.replace(placeholder, value)
+            filled.append(arg)
+        return filled
+
+    def start(self, *, bind: str = "127.0.0.1", wrapper: list[str] | None = None,
+              threads: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+        text = " ".join(self.argv)
+        if bind != "127.0.0.1" and "{host}" not in text:
+            not_run(f"the test listens on {bind}, and the command has no {{host}} to say so")
+        if threads is not None and "{threads}" not in text:
+            not_run("the test sets the pool's size, and the command has no {threads} to say so")
+        threads = threads if threads is not None else self.threads
+        full_env = {**self.env, **(env or {})}
+        for attempt in range(3):
+            port = free_port(bind)
+            try:
+                return ServerProcess.command(self._fill(self.argv, bind, port, threads),
+                                             host=bind, port=port, env=full_env, wrapper=wrapper)
+            except NeverListened as e:
+                # Another program took the free port between our check and the server's bind.
+                if attempt == 2 or "in use" not in str(e).lower():
+                    raise
+
+    def base_argv(self) -> list[str]:
+        """The command without its `--bind {host}` and `--port {port}` pairs, for the tests of
+        docs/protocol.md's command line; only a program that takes `--port {port}` has them."""
+        argv = list(self.argv)
+        if "--port" not in argv or argv[argv.index("--port") + 1:][:1] != ["{port}"]:
+            not_run("the command line's tests need a program that takes --port {port} (and "
+                    "--bind, --help), as docs/protocol.md's command line says")
+        for option, value in (("--port", "{port}"), ("--bind", "{host}")):
+            if option in argv and argv[argv.index(option) + 1:][:1] == [value]:
+                i = argv.index(option)
+                del argv[i:i + 2]
+        return [self._fill([a], "127.0.0.1", 0, self.threads)[0] for a in argv]
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        """Starts the program with `args` instead of --bind/--port; stdout is a text pipe."""
+        return subprocess.Popen([*self.base_argv(), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+                                env={**os.environ, **self.env})
+
+    def run(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+        """Runs the program with `args` instead of --bind/--port, to its exit."""
+        return subprocess.run([*self.base_argv(), *args], capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **self.env},
+                              stdin=subprocess.DEVNULL)
+
+
+class ElsewhereServer:
+    """A server the tester did not start: it has an address and nothing else."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.returncode = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        not_run("the test reads the server's /proc entries, and with --connect the tester "
+                "does not know its process")
+
+    def stderr(self) -> str:
+        not_run("the test reads the server's log, and with --connect the tester cannot see it")
+
+    def alive(self) -> bool:
+        """Whether it still accepts connections (all the tester can know)."""
+        try:
+            socket.create_connection(self.address, timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self, *args, **kwargs) -> float:
+        not_run("the test stops the server, and with --connect the tester did not start it")
+
+    def reports(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@dataclasses.dataclass
+class Connect:
+    """A server already running at host:port, started by hand."""
+    host: str
+    port: int
+    model: str | None = None
+    stage: object = None
+    id: str = "connect"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, *, bind: str = "127.0.0.1", wrapper: list[str] | None = None,
+              threads: int | None = None, env: dict[str, str] | None = None) -> ElsewhereServer:
+        if wrapper or threads is not None or env or bind != "127.0.0.1":
+            why = " ".join(wrapper or []) or (f"on {bind}" if bind != "127.0.0.1" else
+                                               "with other options")
+            not_run(f"the test starts the server itself ({why}), and with --connect the tester "
+                    "cannot")
+        return ElsewhereServer(self.host, self.port)
+
+    def run(self, *args, **kwargs):
+        not_run("the test runs the program with other options, and with --connect the tester "
+                "has no program")
+
+    def base_argv(self):
+        self.run()
+
+    popen = run
+
+
+def stage_command(stage, bin_dir) -> Command:
+    """One of our stages, as the command the tester starts."""
+    argv = [str(bin_dir / stage.program), "--bind", "{host}", "--port", "{port}", *stage.args]
+    if stage.threads is not None:
+        argv += ["--threads", "{threads}"]
+    return Command(argv, env=dict(stage.env), model=stage.model, stage=stage,
+                   threads=stage.threads, id=stage.id)
