@@ -57,6 +57,9 @@ def pytest_addoption(parser):
                      help="test the server already listening there instead of our stages")
     parser.addoption("--model", default=None, choices=sorted(MODELS),
                      help="with --command-json or --connect: the IO model whose lessons apply")
+    parser.addoption("--threads", type=int, default=256,
+                     help="with --command-json: what {threads} becomes unless a lesson sets it "
+                          "(default 256: the suite keeps up to 200 clients at once)")
     parser.addoption("--seed", type=int, default=None,
                      help="seed of the random payloads (default: a new one, printed)")
 
@@ -67,7 +70,8 @@ def check_target(config):
         model = config.getoption("model")
         target = None
         if config.getoption("command_json"):
-            target = Command(json.loads(config.getoption("command_json")), model=model)
+            target = Command(json.loads(config.getoption("command_json")), model=model,
+                             threads=config.getoption("threads"))
         elif config.getoption("connect"):
             host, _, port = config.getoption("connect").rpartition(":")
             target = Connect(host.strip("[]"), int(port), model=model)
@@ -188,8 +192,8 @@ def start_server(target):
             if server.returncode is None:
                 if not server.alive():
                     problems.append(f"the server died during the test "
-                                    f"({exit_description(server.proc.returncode)})\n"
-                                    f"{server.stderr_tail()}")
+                                    f"({exit_description(server.proc.returncode)}); the end of "
+                                    f"its stderr:\n{server.stderr_tail()}")
                 elif target.stage is None:
                     # Anyone's program: its exit status on SIGTERM is step 10's test, not every
                     # test's. Stop it, and kill it if it does not stop.

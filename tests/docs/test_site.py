@@ -61,6 +61,22 @@ def test_screenshot_of_the_main_page_is_taken(site):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_side_by_side_timelines_page_renders(site):
+    """scripts/trace's page (docs/traces/side-by-side.html): every stage's timeline drawn, on
+    one time axis, in a real browser."""
+    page = site / "traces" / "side-by-side.html"
+    assert page.exists(), "the site has no traces/side-by-side.html (scripts/docs-site copies it)"
+    html = dom(page)
+    assert "Who waits where" in html and html.count("<svg") >= 9  # 02 to 08, one picture each
+    assert 'id="stage-03"' in html and 'id="stage-08"' in html
+    shot = site.parent / "screenshot-timelines.png"
+    shot.unlink(missing_ok=True)
+    result = chromium("--window-size=1400,2400", f"--screenshot={shot}", page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.exists() and shot.stat().st_size > 50_000  # the pictures, not a blank page
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 @pytest.mark.parametrize("stage_dir", STAGES)
 def test_every_stage_guide_renders_with_its_diagram(site, stage_dir, lang):
@@ -70,6 +86,8 @@ def test_every_stage_guide_renders_with_its_diagram(site, stage_dir, lang):
     html = dom(page)
     assert stage_dir in html
     assert f"io-{stage_dir.split('-', 1)[0]}.svg" in html  # io-02.svg, io-02b.svg
+    if not stage_dir.startswith("01"):  # a server: its timeline (scripts/trace) too
+        assert f"trace-{stage_dir.split('-', 1)[0]}.svg" in html
     if lang == "zh-CN":
         assert "阶段" in html or "服务器" in html or "客户端" in html  # the Chinese text itself
 

@@ -13,6 +13,7 @@ import pytest
 
 from support import procfs
 from support.client import Client
+from support.server import exit_description
 
 pytestmark = pytest.mark.rule(10)
 
@@ -66,21 +67,29 @@ def test_unresolvable_bind_address_fails_and_exits_1(target):
     assert "no-such-host.invalid" in result.stderr, result.stderr
 
 
+def stopped(proc) -> None:
+    """SIGTERM, then exit status 0 within a second, as docs/protocol.md says."""
+    proc.terminate()
+    status = proc.wait(timeout=5)
+    assert status == 0, (f"SIGTERM ended the server ({exit_description(status)}); the protocol "
+                         "wants it to stop with exit status 0")
+
+
 def ready_line(proc) -> str:
     """The first line on stdout: bounded, as the server prints it at start or exits."""
     return proc.stdout.readline()
 
 
-def test_ready_line_and_default_bind_address_is_loopback_not_every_interface(target):
-    # The book binds to every interface (INADDR_ANY); we listen on 127.0.0.1 unless told.
+def test_default_bind_address_is_loopback_not_every_interface(target):
+    # The book binds to every interface (INADDR_ANY); we listen on 127.0.0.1 unless told. The
+    # ready line says where.
     with target.popen("--port", "0") as proc:
         try:
             line = ready_line(proc)
             assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
                 f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
         finally:
-            proc.terminate()
-            assert proc.wait(timeout=5) == 0
+            stopped(proc)
 
 
 def test_equals_forms_of_the_options_work(target):
@@ -91,8 +100,7 @@ def test_equals_forms_of_the_options_work(target):
                 c.send(b"equals\n")
                 c.expect(b"rdhnyf\n")
         finally:
-            proc.terminate()
-            assert proc.wait(timeout=5) == 0
+            stopped(proc)
 
 
 @pytest.mark.stage_specific(only=["02c"])

@@ -9,6 +9,7 @@ payloads that are not the protocol's own examples are random, from the run's pri
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ from support import payloads, procfs
 from support.bytesdiff import assert_answer
 from support.client import Client
 from support.reference import MAX_LINE, answer, rot13
+from support.server import exit_description
 
 
 # Rule 1: output is the ROT13 of the input ------------------------------------------------------
@@ -264,8 +266,7 @@ def test_clients_leaving_release_their_descriptors_and_processes(server):
         c.close()
     released = procfs.wait_until(
         lambda: procfs.open_fds(server.pid) <= baseline and not procfs.children(server.pid), 5)
-    assert released, (f"fds {procfs.open_fds(server.pid)} (baseline {baseline}), "
-                      f"children {procfs.children(server.pid)}; {procfs.fd_targets(server.pid)}")
+    assert released, procfs.unreleased(server.pid, baseline, "20 clients connected and left")
 
 
 # Addresses -------------------------------------------------------------------------------------
@@ -294,7 +295,9 @@ def test_stop_signal_ends_the_server_within_a_second_with_status_0(start_server,
     clients[0].send(b"busy\n")
     clients[0].expect(b"ohfl\n")
     took = server.stop(signo, timeout=1.0)
-    assert server.returncode == 0, server.stderr()
+    assert server.returncode == 0, (f"{signal.Signals(signo).name} ended the server "
+                                    f"({exit_description(server.returncode)}); the protocol wants "
+                                    f"it to stop with exit status 0\n{server.stderr_tail()}")
     assert took < 1.0
     for c in clients:
         c.close()

@@ -72,5 +72,4 @@ def test_peer_vanishing_leaves_the_server_serving_and_leaks_nothing(server, vani
     assert server.alive()
     released = procfs.wait_until(
         lambda: procfs.open_fds(server.pid) <= baseline and not procfs.children(server.pid), 5)
-    assert released, (f"descriptors {procfs.open_fds(server.pid)} (baseline {baseline}), "
-                      f"children {procfs.children(server.pid)}")
+    assert released, procfs.unreleased(server.pid, baseline, "10 clients vanished")

@@ -39,6 +39,7 @@ class Result:
     status: str = NOT_REACHED
     seconds: float = 0.0
     message: str = ""
+    connection_lost: bool = False  # the test failed on a refused or reset connection
 
 
 class Checker:
@@ -103,11 +104,16 @@ class Checker:
             result.status = FAIL
             text = failure_text(call.excinfo) if call.excinfo else str(report.longrepr)
             if call.when == "teardown" and result.message:
-                result.message += "\n" + text  # the server died or did not stop: say so too
-            elif call.when == "teardown":
-                result.message = text
+                if "the server died" in text and result.connection_lost:
+                    # What the client saw (refused or reset) depends on when the server died;
+                    # the death is the news, said first.
+                    result.message = f"{text}\n(the client found the connection refused or reset)"
+                else:
+                    result.message += "\n" + text  # the server did not stop: say so too
             else:
                 result.message = text
+                result.connection_lost = bool(call.excinfo) and isinstance(
+                    call.excinfo.value, (ConnectionError, TimeoutError))
         elif call.when == "call" and result.status == NOT_REACHED:
             result.status = PASS
 
@@ -160,6 +166,12 @@ class Checker:
         if unreached:
             lines.append(f"not reached: rule {', '.join(unreached)} "
                          "(the run stops at the first failing rule; --all runs every rule)")
+        untested = [r for r in RULES if r.number not in self.rules_present()]
+        if untested:
+            how = {8: "--robust adds them", 11: "--model NAME adds them"}
+            lines.append("no test in this run for rule " + ", ".join(
+                f"{r.title}" + (f" ({how[r.number]})" if r.number in how else "")
+                for r in untested))
         if counts[NOT_RUN]:
             lines.append(f"not run: {counts[NOT_RUN]} tests, each with its reason above")
         verdict = "FAILED" if counts[FAIL] else "PASSED"

@@ -129,6 +129,21 @@ def fd_targets(pid: int) -> dict[int, str]:
     return found
 
 
+def unreleased(pid: int, baseline: int, what: str) -> str:
+    """Why a server still holds more than it did before `what` happened: its descriptors by
+    kind (sockets, pipes, files) and its children, in words a failure message can use."""
+    targets = fd_targets(pid)
+    kinds: dict[str, int] = {}
+    for target in targets.values():
+        kind = target.split(":", 1)[0] if ":" in target else "file"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    held = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    left = children(pid)
+    return (f"{what}, and {len(targets) - baseline} descriptors were not released: "
+            f"{len(targets)} open against {baseline} before ({held})"
+            + (f"; {len(left)} child processes still running" if left else ""))
+
+
 def fd_numbers(pid: int) -> list[int]:
     return [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")]
 

@@ -24,10 +24,6 @@ ROT13 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
 PROGRAM = os.path.basename(sys.argv[0])
 
 
-class Stop(Exception):
-    """Raised by the SIGINT and SIGTERM handler: ends the loop (rule 10: exit status 0)."""
-
-
 def log(call: str, error: OSError) -> None:
     """One line per failure, as docs/protocol.md says: `program: call: strerror`."""
     print(f"{PROGRAM}: {call}: {os.strerror(error.errno) if error.errno else error}",
@@ -51,14 +47,26 @@ class Server:
         self.selector.register(self.listener, selectors.EVENT_READ)
         self.connections: dict[socket.socket, Connection] = {}
         self.spare = os.open(os.devnull, os.O_RDONLY)  # rule 8: a descriptor kept in reserve
+        # Rule 10: SIGINT and SIGTERM stop the loop. A signal writes a byte into this socket
+        # pair (signal.set_wakeup_fd), which wakes select(): the loop ends between two events,
+        # never in the middle of one.
+        self.wakeup, self.wakeup_writer = socket.socketpair()
+        for end in (self.wakeup, self.wakeup_writer):
+            end.setblocking(False)
+        self.selector.register(self.wakeup, selectors.EVENT_READ)
 
     def address(self) -> str:
         host, port = self.listener.getsockname()[:2]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    def run(self) -> None:
+    def run(self, stop_signals) -> None:
+        for signo in stop_signals:
+            signal.signal(signo, lambda signo, frame: None)  # the wakeup byte does the work
+        signal.set_wakeup_fd(self.wakeup_writer.fileno())
         while True:
             for key, events in self.selector.select():
+                if key.fileobj is self.wakeup:
+                    return
                 if key.fileobj is self.listener:
                     self.accept()
                     continue
@@ -97,8 +105,7 @@ class Server:
         except BlockingIOError:
             return
         except OSError as e:
-            log("recv", e)
-            return self.close(conn)
+            return self.failed(conn, "recv", e)
         if data:
             self.received(conn, data)
         else:
@@ -130,8 +137,7 @@ class Server:
         except BlockingIOError:
             return
         except OSError as e:
-            log("send", e)
-            return self.close(conn)
+            return self.failed(conn, "send", e)
         del conn.owed[:sent]
         self.watch(conn)
 
@@ -152,6 +158,11 @@ class Server:
             events = selectors.EVENT_WRITE
         self.selector.modify(conn.sock, events)
 
+    def failed(self, conn: Connection, call: str, error: OSError) -> None:
+        """Rule 7: a reset or vanished peer ends its own connection, logged in one line."""
+        log(call, error)
+        self.close(conn)
+
     def close(self, conn: Connection) -> None:
         """Rule 9: a client that leaves takes everything it held with it."""
         self.selector.unregister(conn.sock)
@@ -163,6 +174,9 @@ class Server:
             self.close(conn)
         self.listener.close()
         os.close(self.spare)
+        signal.set_wakeup_fd(-1)
+        self.wakeup.close()
+        self.wakeup_writer.close()
 
 
 def port_number(text: str) -> int:
@@ -172,7 +186,7 @@ def port_number(text: str) -> int:
     return port
 
 
-def main(server_class=Server) -> int:
+def main(server_class=Server, stop_signals=(signal.SIGTERM, signal.SIGINT)) -> int:
     parser = argparse.ArgumentParser(description="ROT13 line server (docs/protocol.md)")
     parser.add_argument("--bind", metavar="ADDR", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1)")
@@ -185,16 +199,9 @@ def main(server_class=Server) -> int:
         print(f"{PROGRAM}: bind {args.bind}:{args.port}: {os.strerror(e.errno)}", file=sys.stderr)
         return 1
 
-    def stop(signo, frame):
-        raise Stop
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     print(f"listening on {server.address()}", flush=True)
-    try:
-        server.run()
-    except Stop:
-        server.shut()
+    server.run(stop_signals)
+    server.shut()
     return 0
 
 
