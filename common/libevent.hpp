@@ -54,7 +54,7 @@ void dispatch_until_stopped(event_base* base, evutil_socket_t listener_fd,
 /// FD_SETSIZE, but Debian builds libevent with _FORTIFY_SOURCE, whose FD_SET() aborts the whole
 /// process for a descriptor at or past FD_SETSIZE ("*** bit out of range 0 - FD_SETSIZE on
 /// fd_set ***", seen in tests/protocol/test_lessons.py). On that backend such a connection must
-/// be refused, exactly as 04-select-server does (rule 7 of docs/protocol.md).
+/// be refused, exactly as 04-select-server does (rule 8 of docs/protocol.md).
 /// @return false for a descriptor >= FD_SETSIZE under the select backend.
 [[nodiscard]] bool can_watch(event_base* base, evutil_socket_t fd);
 

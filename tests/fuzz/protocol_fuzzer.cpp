@@ -17,9 +17,9 @@
 // What is checked, in every build type (a failed check says why and aborts):
 //   1. The answers: each byte the client reads equals reference::answer(stream, ended) at the
 //      same offset, and nothing is missing at the end, however the stream and the answers were
-//      cut (rules 1 to 3 of docs/protocol.md).
+//      cut (rules 1 to 4 of docs/protocol.md).
 //   2. Promptness: after each read, exactly the lines that have ended are answered; the partial
-//      line waits for its LF, for kMaxLine bytes or for the end of input (rule 2).
+//      line waits for its LF, for kMaxLine bytes or for the end of input (rules 2 and 3).
 //   3. The bound: like every stage, we feed the protocol only while wants_read(), so it owes less
 //      than kMaxPendingOutput before a read; one read then adds at most the partial line it
 //      completes, the bytes read and one LF per line that kMaxLine ended (rule 5).

@@ -1,4 +1,4 @@
-"""Running out of descriptors (rule 7 of docs/protocol.md).
+"""Running out of descriptors (rule 8 of docs/protocol.md).
 
 The server runs with a limit of 64 descriptors and 100 clients connect. The classic bug: accept()
 fails with EMFILE, the waiting connection stays in the queue, the listener stays readable, and a

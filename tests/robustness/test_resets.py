@@ -1,4 +1,4 @@
-"""Peers that reset or vanish at every point of a conversation (rules 6 and 8).
+"""Peers that reset or vanish at every point of a conversation (rules 7 and 9).
 
 A reset (RST, here from SO_LINGER 0) makes the server's next recv() or send() fail with
 ECONNRESET or EPIPE; a server that does not ignore SIGPIPE dies of the latter. Whatever the

@@ -1,4 +1,4 @@
-"""Slow readers and byte-at-a-time writers beside a fast client (rule 4 of docs/protocol.md).
+"""Slow readers and byte-at-a-time writers beside a fast client (rule 6 of docs/protocol.md).
 
 A server that blocks on one client, or that serves its connections in an order that lets a slow
 one hold the others up, delays the fast client here.

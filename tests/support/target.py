@@ -74,17 +74,21 @@ class Command:
                     raise
 
     def base_argv(self) -> list[str]:
-        """The command without its `--bind {host}` and `--port {port}` pairs, for the tests of
-        docs/protocol.md's command line; only a program that takes `--port {port}` has them."""
+        """The command without its `--bind {host}`, `--port {port}` and `--threads {threads}`
+        pairs, for the tests of docs/protocol.md's command line; only a program that takes
+        `--port {port}` has them."""
         argv = list(self.argv)
         if "--port" not in argv or argv[argv.index("--port") + 1:][:1] != ["{port}"]:
             not_run("the command line's tests need a program that takes --port {port} (and "
                     "--bind, --help), as docs/protocol.md's command line says")
-        for option, value in (("--port", "{port}"), ("--bind", "{host}")):
-            if option in argv and argv[argv.index(option) + 1:][:1] == [value]:
-                i = argv.index(option)
+        # Each option whose value is a placeholder goes: the tests give their own options.
+        i = 0
+        while i + 1 < len(argv):
+            if argv[i].startswith("-") and argv[i + 1] in PLACEHOLDERS:
                 del argv[i:i + 2]
-        return [self._fill([a], "127.0.0.1", 0, self.threads)[0] for a in argv]
+            else:
+                i += 1
+        return self._fill(argv, "127.0.0.1", 0, self.threads)
 
     def popen(self, *args: str) -> subprocess.Popen:
         """Starts the program with `args` instead of --bind/--port; stdout is a text pipe."""
