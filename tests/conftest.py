@@ -8,7 +8,6 @@ import random
 import signal
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 
 import stages
@@ -23,12 +22,19 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # examples from a fixed seed, so CI is bounded and a failure reproduces. `long`: many more,
 # randomised. Every example talks to a real server, hence no deadline and a function-scoped
 # fixture shared by the examples of one test (one server per stage, which is what we want).
-_COMMON = dict(deadline=None, database=None, print_blob=True,
-               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                      HealthCheck.data_too_large])
-settings.register_profile("ci", max_examples=80, derandomize=True, **_COMMON)
-settings.register_profile("long", max_examples=2000, **_COMMON)
-settings.load_profile("ci")
+# Hypothesis (Debian's python3-hypothesis) is needed only by tests/robustness/test_differential.py:
+# scripts/check runs without it.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:
+    settings = None
+if settings is not None:
+    _COMMON = dict(deadline=None, database=None, print_blob=True,
+                   suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                          HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile("ci", max_examples=80, derandomize=True, **_COMMON)
+    settings.register_profile("long", max_examples=2000, **_COMMON)
+    settings.load_profile("ci")
 
 
 def default_build_dir() -> str:

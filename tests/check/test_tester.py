@@ -121,7 +121,7 @@ def test_all_runs_every_rule_and_json_and_junit_say_what_failed(tmp_path):
     assert int(suites.get("tests")) == len(cases) == sum(len(r["tests"]) for r in report["rules"])
     failures = suites.findall("./testsuite/testcase/failure")
     assert len(failures) == int(suites.get("failures")) == len(failed)
-    assert all(f.get("message") and "hint:" in f.text for f in failures)
+    assert all(f.get("message") and "hint (docs/protocol.md#rule-" in f.text for f in failures)
 
 
 def test_stopping_at_the_first_failing_rule_reports_the_rest_not_reached(tmp_path):

@@ -13,8 +13,9 @@ import pytest
 import threading
 import time
 
-from hypothesis import given
-from hypothesis import strategies as st
+pytest.importorskip("hypothesis", reason="needs Debian's python3-hypothesis (scripts/install-deps)")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from support.client import Client
 from support.reference import MAX_LINE, answer

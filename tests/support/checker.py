@@ -129,8 +129,7 @@ class Checker:
         if result.status == FAIL:
             for text_line in result.message.splitlines():
                 self.write(f"        {text_line}")
-            self.write(f"        hint: {BY_NUMBER[result.rule].hint}")
-            self.write(f"        see {BY_NUMBER[result.rule].anchor}")
+            self.write(f"        hint ({BY_NUMBER[result.rule].anchor}): {BY_NUMBER[result.rule].hint}")
             if self.failed_rule is None:
                 self.failed_rule = result.rule
         elif result.status == NOT_RUN and result.message != self.last_not_run:
@@ -216,7 +215,7 @@ class Checker:
                 if r.status == FAIL:
                     failure = ET.SubElement(case, "failure",
                                             message=r.message.splitlines()[0] if r.message else "")
-                    failure.text = f"{r.message}\nhint: {BY_NUMBER[n].hint}\nsee {BY_NUMBER[n].anchor}"
+                    failure.text = f"{r.message}\nhint ({BY_NUMBER[n].anchor}): {BY_NUMBER[n].hint}"
                 elif r.status == NOT_RUN:
                     ET.SubElement(case, "skipped", message=r.message)
                 elif r.status == NOT_REACHED:
