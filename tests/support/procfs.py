@@ -152,40 +152,32 @@ def fd_numbers(pid: int) -> list[int]:
 TCP_ESTABLISHED, TCP_CLOSE_WAIT = "01", "08"
 
 
+TCP_LISTEN = "0A"
+
+
+def _tcp_sockets(port: int):
+    """(state, inode) of each TCP socket, IPv4 or IPv6, whose local end is `port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                yield fields[3], fields[9]
+
+
 def open_server_connections(port: int) -> int:
     """TCP connections whose local end is `port` (the server's side) and that the server has not
     closed yet: established, or closed by the client only (CLOSE_WAIT). A connection counts
     from the moment the client's connect() returns, accepted by the server or not."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(table).read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if local_port == port and fields[3] in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
-                count += 1
-    return count
-
-
-TCP_LISTEN = "0A"
+    return sum(1 for state, _ in _tcp_sockets(port) if state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT))
 
 
 def _listening_inodes(port: int) -> set[str]:
     """Inodes of the sockets listening on `port`, on any address, IPv4 or IPv6."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(table).read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == TCP_LISTEN:
-                inodes.add(fields[9])
-    return inodes
+    return {inode for state, inode in _tcp_sockets(port) if state == TCP_LISTEN}
 
 
 def listener_pid(port: int, root: int) -> int | None:
