@@ -4,15 +4,19 @@ command it starts and as a server started by hand (--connect)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import stages
-from run import check, python_server
+from run import CHECK, REPO, SERVERS, check, python_server
+from support import procfs
 from support.rules import RULES
 from support.server import ServerProcess
 
@@ -43,6 +47,51 @@ def test_a_program_that_exits_at_once_is_named_with_its_status_and_stderr():
     assert "the program never started listening" in result.stdout
     assert "exit status 3 before listening on port" in result.stdout
     assert "| cannot open config" in result.stdout
+
+
+def test_a_program_that_never_starts_still_gets_json_and_junit_reports(tmp_path):
+    result = check("--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"), "--",
+                   sys.executable, "-c", "raise SystemExit(3)", "{port}")
+    assert result.returncode == 2
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["passed"] is False and report["rules"] == []
+    assert report["error"] == "the program never started listening"
+    assert "exit status 3" in report["message"]
+    error = ET.parse(tmp_path / "r.xml").getroot().find("./testsuite/testcase/error")
+    assert error is not None and "exit status 3" in error.text
+
+
+def test_interrupting_the_tester_stops_the_program_it_started(tmp_path):
+    # A copy under a name of its own, to find its processes by their command line.
+    server = tmp_path / "interrupted_server.py"
+    server.write_text((SERVERS / "rot13_server.py").read_text())
+    with subprocess.Popen([sys.executable, str(CHECK), "--", sys.executable, str(server),
+                           "--bind", "{host}", "--port", "{port}"], stdout=subprocess.PIPE,
+                          text=True, cwd=REPO) as tester:
+        try:
+            lines = iter(tester.stdout.readline, "")
+            assert any(line.startswith("rule 2") for line in lines)  # well into the run
+            tester.send_signal(signal.SIGTERM)
+            assert tester.wait(timeout=20) == 130
+            rest = tester.stdout.read()
+        finally:
+            if tester.poll() is None:
+                tester.kill()
+    assert "INTERRUPTED" in rest and "PASSED" not in rest
+    gone = procfs.wait_until(lambda: not running_with(str(server)), 5)
+    assert gone, [open(f"/proc/{p}/cmdline").read() for p in running_with(str(server))]
+
+
+def running_with(text: str) -> list[int]:
+    """Processes whose command line contains `text`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and text in open(f"/proc/{entry}/cmdline").read():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 def test_a_program_that_never_listens_is_stopped_after_the_start_timeout():
@@ -152,6 +201,25 @@ def test_each_stage_of_ours_passes_as_a_command_with_its_model(stage, bin_dir, t
     ran = [t for r in report["rules"] for t in r["tests"]]
     assert report["rules"][-1]["rule"] == "11 model" and report["rules"][-1]["status"] == "pass"
     assert all(t["status"] == "pass" for t in ran), [t for t in ran if t["status"] != "pass"]
+
+
+def test_the_known_good_server_started_by_hand_passes_beside_a_client_of_its_own(tmp_path):
+    # With --connect the server may have other clients (a student's nc): the tests count only
+    # their own connections. --robust: what needs the process says it was not run.
+    server = ServerProcess(SERVERS / "rot13_server.py", wrapper=[sys.executable])
+    try:
+        with socket.create_connection(server.address) as other:
+            result = check("--robust", "--json", str(tmp_path / "r.json"), "--connect",
+                           f"127.0.0.1:{server.port}")
+            other.sendall(b"still me\n")
+            other.settimeout(5)
+            assert other.recv(100) == b"fgvyy zr\n"
+    finally:
+        server.stop()
+        server.close()
+    assert result.returncode == 0, result.stdout[-4000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["passed"] is True and report["robust"] is True
 
 
 @pytest.mark.parametrize("stage", stages.SERVER_STAGES, ids=[s.id for s in stages.SERVER_STAGES])

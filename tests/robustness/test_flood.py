@@ -50,9 +50,9 @@ class PeriodicChecker:
 
 
 def test_flooding_client_stalls_only_itself_and_gets_every_byte(server, request):
+    baseline = procfs.tree_rss_bytes(server.pid)  # first: with --connect, not run, no client left
     flooder = Client(server.address)
-    baseline = procfs.tree_rss_bytes(server.pid)
-    with RssSampler(server.pid) as sampler:
+    with flooder, RssSampler(server.pid) as sampler:
         # Phase 1: send without reading until the server stops taking more.
         stalled_at = flooder.send_until_stalled(BLOCK, limit=TOTAL, quiet=1.0)
         assert stalled_at < TOTAL, "the server read 256 MiB from a client that never reads"
@@ -71,7 +71,6 @@ def test_flooding_client_stalls_only_itself_and_gets_every_byte(server, request)
         received = flooder.stream(BLOCK, skip=stalled_at % len(BLOCK), count=rest,
                                   on_receive=checker.check, timeout=240)
         server_rss = sampler.peak
-    flooder.close()
     assert received == TOTAL  # an answer is as long as its line: every byte came back
     growth = server_rss - (baseline if SANITIZED else 0)
     record_figure(request.config, request.node.name, stalled_after_bytes=stalled_at,

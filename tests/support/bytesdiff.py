@@ -64,7 +64,7 @@ def describe(what: str, *, sent: bytes | None, expected: bytes, received: bytes,
     got, got_col = _window(received, at)
     lines.append(f"  expected  {_size(len(expected)):>13}: {exp}")
     lines.append(f"  received  {_size(len(received)):>13}: {got}")
-    lines.append(" " * (label_width + got_col) + f"^ byte {at}")
+    lines.append(" " * (label_width + got_col) + f"^ offset {at} (counting from 0)")
     return "\n".join(lines)
 
 
@@ -86,5 +86,5 @@ def assert_answer(received: bytes, expected: bytes, *, sent: bytes | None = None
     elif at == len(expected) < len(received):
         what = f"{len(received) - len(expected)} bytes more than expected"
     else:
-        what = f"the answer differs at byte {at}"
+        what = f"the answer differs at offset {at}"
     raise Mismatch(what, sent=sent, expected=expected, received=received)

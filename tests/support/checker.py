@@ -138,6 +138,9 @@ class Checker:
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.write()
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.write("INTERRUPTED: the run was stopped before its end; nothing is concluded")
+            return
         self.write(self.summary())
 
     # reports --------------------------------------------------------------------------------------
@@ -193,6 +196,22 @@ class Checker:
                           for r in self.results if r.rule == n],
             } for n in self.rules_present()],
         }
+
+    def never_started(self, message: str) -> tuple[dict, ET.ElementTree]:
+        """The JSON and JUnit reports of a run whose program never listened (exit status 2):
+        graders get a file for every submission."""
+        report = {**self.header, "passed": False, "error": "the program never started listening",
+                  "message": message, "rules": []}
+        suites = ET.Element("testsuites", name="scripts/check", tests="1", failures="0",
+                            errors="1")
+        suite = ET.SubElement(suites, "testsuite", name="start", tests="1", failures="0",
+                              errors="1")
+        case = ET.SubElement(suite, "testcase", classname="start",
+                             name="the program starts and listens on its port")
+        error = ET.SubElement(case, "error", message="the program never started listening")
+        error.text = message
+        ET.indent(suites)
+        return report, ET.ElementTree(suites)
 
     def junit(self) -> ET.ElementTree:
         """One <testsuite> per rule, one <testcase> per test; a test not run or not reached is

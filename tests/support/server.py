@@ -28,6 +28,31 @@ REPORT_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "WARNING: ThreadSanitizer", "Invalid read", "Invalid write")
 
 
+# Every server started and not closed yet: scripts/check ends them all if it is interrupted.
+LIVE: set["ServerProcess"] = set()
+
+
+def kill_all() -> None:
+    """Ends every server still running (and, for a command, whatever it started)."""
+    for server in list(LIVE):
+        server.close()
+
+
+class _Starting:
+    """Set while a process is being started and not yet in LIVE: an interrupt waits until it
+    is, or the process would escape kill_all()."""
+    now = False
+    pending = False
+
+
+def interrupt(signo, frame) -> None:
+    """scripts/check's handler for SIGINT and SIGTERM: stops the run as Ctrl-C does."""
+    if _Starting.now:
+        _Starting.pending = True
+        return
+    raise KeyboardInterrupt
+
+
 class NeverListened(AssertionError):
     """The program exited, or did not listen, within START_TIMEOUT: scripts/check exits 2."""
 
@@ -77,12 +102,20 @@ class ServerProcess:
         self._stdout = None if port is None else tempfile.TemporaryFile()
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, env=full_env, stderr=self._stderr,
-            stdout=subprocess.PIPE if port is None else self._stdout,
-            # A command we did not write may be a shell or a launcher with children of its own:
-            # its own process group lets close() end all of them.
-            start_new_session=port is not None)
+        _Starting.now = True
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, env=full_env, stderr=self._stderr,
+                stdout=subprocess.PIPE if port is None else self._stdout,
+                # A command we did not write may be a shell or a launcher with children of its
+                # own: its own process group lets close() end all of them.
+                start_new_session=port is not None)
+            LIVE.add(self)
+        finally:
+            _Starting.now = False
+        if _Starting.pending:
+            _Starting.pending = False
+            raise KeyboardInterrupt
         if port is None:
             self.host, self.port = self._wait_ready_line()
             self._pid = self.proc.pid
@@ -185,6 +218,7 @@ class ServerProcess:
         return [l for l in self.stderr().splitlines() if any(p in l for p in REPORT_PATTERNS)]
 
     def close(self) -> None:
+        LIVE.discard(self)
         self.kill()
         if self.proc.stdout:
             self.proc.stdout.close()
