@@ -29,8 +29,11 @@ def python_server(name: str) -> list[str]:
 
 def normalized(output: str) -> str:
     """The output without what changes from run to run or machine to machine: durations,
-    ports, this checkout's path and the interpreter's."""
+    ports, this checkout's path and the interpreter's, and what of a Python traceback in a
+    server's stderr depends on the Python version (line numbers, the ^^^ marks of 3.11)."""
     output = output.replace(sys.executable, "python3").replace(str(REPO), "REPO")
+    output = re.sub(r"^ *\| *[\^~]+ *\n", "", output, flags=re.MULTILINE)
+    output = re.sub(r'(\| +File "[^"]+", )line \d+', r"\1line N", output)
     output = re.sub(r" *\d+\.\d\d s$", "  N.NN s", output, flags=re.MULTILINE)
     output = re.sub(r"(127\.0\.0\.1|localhost|\[::1\]|::1):\d+", r"\1:PORT", output)
     output = re.sub(r"(port|ports) \d{4,5}\b", r"\1 PORT", output)

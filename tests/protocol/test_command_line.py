@@ -8,6 +8,7 @@ program that takes those options (our stages, and any command given to scripts/c
 from __future__ import annotations
 
 import re
+import selectors
 
 import pytest
 
@@ -75,9 +76,13 @@ def stopped(proc) -> None:
                          "wants it to stop with exit status 0")
 
 
-def ready_line(proc) -> str:
-    """The first line on stdout: bounded, as the server prints it at start or exits."""
-    return proc.stdout.readline()
+def ready_line(proc, timeout: float = 5.0) -> str:
+    """The first line on stdout, within `timeout` seconds."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout), (f"no line on stdout within {timeout:g} s: the ready line "
+                                     "'listening on 127.0.0.1:PORT' is missing (or not flushed)")
+    return proc.stdout.readline()  # the line has begun: the rest follows, or end of file
 
 
 def test_default_bind_address_is_loopback_not_every_interface(target):
@@ -95,7 +100,10 @@ def test_default_bind_address_is_loopback_not_every_interface(target):
 def test_equals_forms_of_the_options_work(target):
     with target.popen("--bind=127.0.0.1", "--port=0") as proc:
         try:
-            port = int(ready_line(proc).rsplit(":", 1)[1])
+            line = ready_line(proc)
+            assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
+                f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
+            port = int(line.rsplit(":", 1)[1])
             with Client(("127.0.0.1", port)) as c:
                 c.send(b"equals\n")
                 c.expect(b"rdhnyf\n")

@@ -8,14 +8,13 @@ A longer run: `pytest tests/robustness/test_differential.py --hypothesis-profile
 """
 from __future__ import annotations
 
-import pytest
-
 import threading
 import time
 
-pytest.importorskip("hypothesis", reason="needs Debian's python3-hypothesis (scripts/install-deps)")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import pytest
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from support.client import Client
 from support.reference import MAX_LINE, answer

@@ -7,9 +7,9 @@ when the flooder finally reads, every byte it is owed arrives, in order, correct
 """
 from __future__ import annotations
 
-import pytest
-
 import time
+
+import pytest
 
 from support import procfs
 from support.client import Client

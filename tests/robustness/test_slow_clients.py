@@ -5,12 +5,12 @@ one hold the others up, delays the fast client here.
 """
 from __future__ import annotations
 
-import pytest
-
 import itertools
 import statistics
 import threading
 import time
+
+import pytest
 
 from support.client import Client
 from support.reference import answer

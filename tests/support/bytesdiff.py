@@ -57,6 +57,8 @@ def describe(what: str, *, sent: bytes | None, expected: bytes, received: bytes,
     at = at if at is not None else len(received)
     lines = [what]
     if sent is not None:
+        # Around the same offset: an answer is as long as its input, but for the LF that ends
+        # each 16384-byte piece of a long line (rule 3), so the two stay within a few bytes.
         shown, _ = _window(sent, min(at, max(len(sent) - 1, 0)))
         lines.append(f"  sent      {_size(len(sent)):>13}: {shown}")
     label_width = len("  expected  ") + 13 + 2

@@ -43,8 +43,8 @@ class Result:
 
 
 class Checker:
-    def __init__(self, config_text: dict, run_all: bool, out=sys.stdout):
-        self.header = config_text  # target, seed, model: printed and written to JSON
+    def __init__(self, header: dict, run_all: bool, out=sys.stdout):
+        self.header = header  # target, mode, seed, model, robust: written to JSON
         self.run_all = run_all
         self.out = out
         self.results: list[Result] = []
@@ -52,6 +52,7 @@ class Checker:
         self.failed_rule: int | None = None
         self.current_rule: int | None = None
         self.last_not_run: str | None = None
+        self.collect_errors: list[str] = []
         self.started = time.monotonic()
 
     def write(self, text: str = "") -> None:
@@ -66,6 +67,10 @@ class Checker:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             config.pluginmanager.unregister(reporter)
+
+    def pytest_collectreport(self, report):
+        if report.failed:  # a test file that does not even import: the tester is broken
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -119,8 +124,6 @@ class Checker:
 
     def pytest_runtest_logfinish(self, nodeid, location):
         result = self.by_item[nodeid]
-        if result.status == NOT_REACHED:  # setup failed before the call (the server never
-            return                        # started): that is a failure and was reported
         mark = {PASS: "pass", FAIL: "FAIL", NOT_RUN: "----"}[result.status]
         line = f"  {mark}  {result.name}"
         if result.status != NOT_RUN:
@@ -138,6 +141,9 @@ class Checker:
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.write()
+        if self.collect_errors:
+            self.write("the tests could not be collected:\n" + "\n".join(self.collect_errors))
+            return
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.write("INTERRUPTED: the run was stopped before its end; nothing is concluded")
             return

@@ -27,6 +27,7 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.sent = bytearray()  # what this connection sent (its first SENT_KEPT bytes)
+        self.answered = 0  # how much of `sent` earlier expect() calls covered
 
     def _record(self, data: bytes) -> None:
         if len(self.sent) < SENT_KEPT:
@@ -73,8 +74,9 @@ class Client:
 
     def expect(self, data: bytes, timeout: float | None = None) -> None:
         """Reads len(data) bytes and compares them with `data`; on any difference, a short
-        answer, a close or a reset, raises Mismatch with what was sent, expected and received."""
-        sent = bytes(self.sent)
+        answer, a close or a reset, raises Mismatch with what was sent since the last expect(),
+        expected and received."""
+        sent = bytes(self.sent[self.answered:])
         try:
             got = self.recv_exactly(len(data), timeout)
         except ShortRead as e:
@@ -86,6 +88,7 @@ class Client:
             raise Mismatch("the server reset the connection (did it crash, or close with "
                            "unread input?)", sent=sent, expected=data, received=b"") from None
         assert_answer(got, data, sent=sent)
+        self.answered = len(self.sent)
 
     def recv_until_eof(self, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)

@@ -96,7 +96,8 @@ class ServerProcess:
         if argv is None:
             argv = [str(program), "--bind", bind, "--port", "0", *(extra_args or [])]
         self.argv = [*wrapper, *argv]
-        self.name = pathlib.Path(program or argv[0]).name
+        self.program = pathlib.Path(program or argv[0])
+        self.name = self.program.name
         self.returncode: int | None = None
         self._stderr = tempfile.TemporaryFile()
         self._stdout = None if port is None else tempfile.TemporaryFile()

@@ -103,12 +103,22 @@ class Command:
                               stdin=subprocess.DEVNULL)
 
 
+def on_this_machine(server) -> None:
+    """Ends the test as not run when the server is not on this machine, whose connection
+    tables (/proc/net/tcp) the test reads."""
+    if not getattr(server, "local", True):
+        not_run("the test counts the server's connections in this machine's /proc/net/tcp, "
+                "and the server is elsewhere")
+
+
 class ElsewhereServer:
     """A server the tester did not start: it has an address and nothing else."""
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
         self.returncode = None
+        # On this machine, as far as the tester can tell: /proc/net/tcp shows its connections.
+        self.local = host in ("localhost", "::1") or host.startswith("127.")
 
     @property
     def address(self) -> tuple[str, int]:

@@ -62,7 +62,8 @@ def test_ctrl_c_stops_the_servers_says_so_in_one_line_and_exits_130(bin_dir, to_
 
     lines = [l for l in ("".join(shown) + out.decode(errors="replace")).splitlines() if l]
     message = TEXT["en"]["interrupted"]
-    assert tour.returncode == 130, f"exit {tour.returncode}; stdout ends {lines[-5:]}"
+    assert tour.returncode == 130, (f"exit {tour.returncode}; stdout ends {lines[-5:]}; stderr "
+                                    f"ends {err.decode(errors='replace')[-1500:]}")
     assert lines[-1] == message, f"last line {lines[-1]!r}, not {message!r}"
     assert lines.count(message) == 1
     assert "Traceback" not in err.decode(errors="replace"), err.decode(errors="replace")
