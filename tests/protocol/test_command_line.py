@@ -76,13 +76,17 @@ def stopped(proc) -> None:
                          "wants it to stop with exit status 0")
 
 
-def ready_line(proc, timeout: float = 5.0) -> str:
-    """The first line on stdout, within `timeout` seconds."""
+def ready_port(proc, timeout: float = 5.0) -> int:
+    """The port of the ready line, which must be the first line on stdout, within `timeout`
+    seconds, and say 127.0.0.1."""
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         assert sel.select(timeout), (f"no line on stdout within {timeout:g} s: the ready line "
                                      "'listening on 127.0.0.1:PORT' is missing (or not flushed)")
-    return proc.stdout.readline()  # the line has begun: the rest follows, or end of file
+    line = proc.stdout.readline()  # the line has begun: the rest follows, or end of file
+    assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
+        f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
+    return int(line.rsplit(":", 1)[1])
 
 
 def test_default_bind_address_is_loopback_not_every_interface(target):
@@ -90,9 +94,7 @@ def test_default_bind_address_is_loopback_not_every_interface(target):
     # ready line says where.
     with target.popen("--port", "0") as proc:
         try:
-            line = ready_line(proc)
-            assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
-                f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
+            ready_port(proc)
         finally:
             stopped(proc)
 
@@ -100,11 +102,7 @@ def test_default_bind_address_is_loopback_not_every_interface(target):
 def test_equals_forms_of_the_options_work(target):
     with target.popen("--bind=127.0.0.1", "--port=0") as proc:
         try:
-            line = ready_line(proc)
-            assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
-                f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
-            port = int(line.rsplit(":", 1)[1])
-            with Client(("127.0.0.1", port)) as c:
+            with Client(("127.0.0.1", ready_port(proc))) as c:
                 c.send(b"equals\n")
                 c.expect(b"rdhnyf\n")
         finally:
