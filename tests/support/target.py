@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import socket
 import subprocess
 
@@ -41,9 +40,6 @@ class Command:
         if not any("{port}" in a for a in self.argv):
             raise ValueError("the command must contain {port}, where the program takes the port "
                              "to listen on, e.g. scripts/check -- ./my_server --port {port}")
-
-    def __str__(self) -> str:
-        return shlex.join(self.argv)
 
     def _fill(self, argv: list[str], host: str, port: int | str, threads) -> list[str]:
         values = {"{port}": str(port), "{host}": host, "{threads}": str(threads)}
@@ -158,9 +154,6 @@ class Connect:
     model: str | None = None
     stage: object = None
     id: str = "connect"
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
 
     def start(self, *, bind: str = "127.0.0.1", wrapper: list[str] | None = None,
               threads: int | None = None, env: dict[str, str] | None = None) -> ElsewhereServer:
