@@ -14,7 +14,7 @@ import stages
 from support import payloads
 from support.rules import MODELS
 from support.server import ServerProcess, exit_description
-from support.target import Command, Connect, stage_command
+from support.target import Command, Connect, parse_address, stage_command
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -89,8 +89,7 @@ def check_target(config):
             target = Command(json.loads(config.getoption("command_json")), model=model,
                              threads=config.getoption("threads"))
         elif config.getoption("connect"):
-            host, _, port = config.getoption("connect").rpartition(":")
-            target = Connect(host.strip("[]"), int(port), model=model)
+            target = Connect(*parse_address(config.getoption("connect")), model=model)
         config._check_target = target
     return config._check_target
 

@@ -146,6 +146,14 @@ class ElsewhereServer:
         pass
 
 
+def parse_address(text: str) -> tuple[str, int]:
+    """`127.0.0.1:9000` or `[::1]:9000` -> (host, port); ValueError when it is neither."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--connect wants HOST:PORT, e.g. 127.0.0.1:9000, not {text!r}")
+    return host.strip("[]"), int(port)
+
+
 @dataclasses.dataclass
 class Connect:
     """A server already running at host:port, started by hand."""
