@@ -36,7 +36,7 @@ import stages  # noqa: E402  (the one list of stages)
 from support import procfs  # noqa: E402  (shared with the test suite)
 from support.client import Client  # noqa: E402
 from support.reference import answer  # noqa: E402
-from support.server import ServerProcess  # noqa: E402
+from support.server import ServerProcess, exit_description  # noqa: E402
 
 # A call that lasted this long slept in the kernel: it is drawn as a bar and counted as blocked.
 # Shorter ones are ticks (a call that returns at once takes microseconds, strace's cost included).
@@ -250,7 +250,6 @@ def parse_strace(text: str) -> tuple[list[Call], dict[int, float]]:
 
 @dataclasses.dataclass
 class Lane:
-    tid: int
     kind: str  # "process" or "thread"
     label: str
     calls: list[Call]
@@ -270,6 +269,11 @@ class Lane:
         return max(totals, key=totals.get) if totals else ""
 
 
+def trace_name(stage: stages.Stage) -> str:
+    """"02", "05" (libevent's default backend), "05-poll" (another one)."""
+    return stage.number if stage.on_default_backend else stage.id
+
+
 @dataclasses.dataclass
 class Trace:
     stage: stages.Stage
@@ -281,8 +285,7 @@ class Trace:
 
     @property
     def name(self) -> str:
-        """"02", "05" (libevent's default backend), "05-poll" (another one)."""
-        return self.stage.number if self.stage.backend in ("", "epoll") else self.stage.id
+        return trace_name(self.stage)
 
     @property
     def length(self) -> float:
@@ -415,7 +418,7 @@ def build_lanes(calls: list[Call], exits: dict[int, float], start: float,
         died = exits.get(tid, end)
         blocked = sum(max(0.0, min(c.end, end) - max(c.start, start)) for c in lane_calls
                       if c.duration >= BLOCKED_MIN)
-        lanes.append(Lane(tid, kind, label, lane_calls, blocked,
+        lanes.append(Lane(kind, label, lane_calls, blocked,
                           max(0.0, min(died, end) - max(born, start))))
     # The main lane first, then the others as they appeared.
     lanes.sort(key=lambda l: l.label != "main")
@@ -431,7 +434,7 @@ def pick(patterns: list[str]) -> list[stages.Stage]:
     for pattern in patterns:
         found = stages.select([pattern])
         if len(found) > 1:
-            found = [s for s in found if s.backend in ("", "epoll")]
+            found = [s for s in found if s.on_default_backend]
         chosen.extend(s for s in found if s not in chosen)
     return chosen
 
@@ -460,17 +463,15 @@ def trace(stage: stages.Stage, bin_dir: pathlib.Path, keep: pathlib.Path | None 
             end = time.time()
             os.kill(traced[0], signal.SIGTERM)
             status = server.proc.wait(timeout=10)  # strace exits with the server's status
-            server.returncode = status
             if status != 0:
-                raise RuntimeError(f"{stage.program} exited with status {status} after "
-                                   f"SIGTERM: {server.stderr()[-2000:]}")
+                raise RuntimeError(f"{stage.program}: {exit_description(status)} after SIGTERM; "
+                                   f"the end of its stderr:\n{server.stderr_tail()}")
         finally:
             server.close()
         text = output.read_text(errors="replace")
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
-            name = stage.number if stage.backend in ("", "epoll") else stage.id
-            shutil.copyfile(output, keep / f"{name}.strace")
+            shutil.copyfile(output, keep / f"{trace_name(stage)}.strace")
     calls, exits = parse_strace(text)
     return Trace(stage, tuple(args), start, end, events, build_lanes(calls, exits, start, end))
 
@@ -493,7 +494,10 @@ ROW_FAMILIES = ["accept", "recv", "send", "epoll_ctl", "threads", "other"]
 CLUSTER = 0.005  # ticks of one row closer than this are counted together ("×2")
 
 
-def lane_rows(lane: Lane) -> list[tuple[str, list[Call]]]:
+Rows = list[tuple[str, list[Call]]]  # (label, calls) of each row of a lane
+
+
+def lane_rows(lane: Lane) -> Rows:
     """(label, calls) for each row of `lane`: first the blocked calls and the short waiting
     calls, labelled with the call the lane waits in most; then a row per family of the other
     calls, labelled with their names."""
@@ -507,10 +511,11 @@ def lane_rows(lane: Lane) -> list[tuple[str, list[Call]]]:
     return rows
 
 
-def draw(trace: Trace, ax, length: float) -> None:
+def draw(trace: Trace, ax, length: float, lanes_rows: list[Rows]) -> None:
     """Plots `trace` on `ax`: the clients on top, one row each, then the server's lanes, each
-    with its rows (lane_rows()); x is seconds since the session started, up to `length`."""
-    rows = len(CLIENTS) + sum(len(lane_rows(lane)) for lane in trace.lanes)
+    with its rows (`lanes_rows`, lane_rows() of each lane); x is seconds since the session
+    started, up to `length`."""
+    rows = len(CLIENTS) + sum(len(r) for r in lanes_rows)
     labels, y = [], rows  # top row first
     for client in CLIENTS:
         y -= 1
@@ -523,9 +528,9 @@ def draw(trace: Trace, ax, length: float) -> None:
             marker, colour, _ = CLIENT_MARKS[e.kind]
             ax.plot(e.time - trace.start, y, marker=marker, color=colour, ms=7 if
                     e.kind == "answer" else 5, ls="none", zorder=3)
-    for lane in trace.lanes:
+    for lane, rows_of_lane in zip(trace.lanes, lanes_rows):
         ax.axhline(y - 0.5, color="#888888", lw=0.8)
-        for i, (label, calls) in enumerate(lane_rows(lane)):
+        for i, (label, calls) in enumerate(rows_of_lane):
             y -= 1
             labels.append((y, f"{trace.name} {lane.label}: {label}" if i == 0 else label))
             draw_row(trace, calls, ax, y)
@@ -597,11 +602,12 @@ def figure(trace: Trace, length: float):
 
     matplotlib.rcParams["svg.hashsalt"] = "scripts/trace"  # stable ids: small diffs
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text
-    rows = len(CLIENTS) + sum(len(lane_rows(lane)) for lane in trace.lanes)
+    lanes_rows = [lane_rows(lane) for lane in trace.lanes]
+    rows = len(CLIENTS) + sum(len(r) for r in lanes_rows)
     height = 1.3 + 0.2 * rows
     fig, ax = plt.subplots(figsize=(10, height))
     fig.subplots_adjust(left=0.16, right=0.98, top=1 - 0.35 / height, bottom=0.95 / height)
-    draw(trace, ax, length)
+    draw(trace, ax, length, lanes_rows)
     ax.set_title(f"{trace.stage.program} {' '.join(trace.args)}".rstrip()
                  + ": system calls under strace -f, and the clients", fontsize=9, loc="left")
     ax.set_xlabel("seconds since the session started (strace -ttt).  Bar: a call that blocked "
@@ -625,16 +631,12 @@ def svg(trace: Trace, length: float) -> str:
     return out.getvalue()
 
 
-def common_length(traces: list[Trace]) -> float:
-    return max(t.length for t in traces)
-
-
-def side_by_side(traces: list[Trace]) -> str:
-    """A self-contained page: every trace on one time axis, its summary beside it."""
-    length = common_length(traces)
+def side_by_side(traces: list[Trace], pictures: dict[str, str]) -> str:
+    """A self-contained page: every trace, its picture (`pictures`, by trace name, drawn on one
+    time axis) and its summary beside it."""
     sections = []
     for t in traces:
-        picture = svg(t, length)
+        picture = pictures[t.name]
         picture = picture[picture.index("<svg"):]  # inline: no XML declaration, no doctype
         sections.append(f'<section id="stage-{t.name}">\n<h2>{html.escape(t.stage.program)}'
                         f'</h2>\n<div class="row">\n<div class="picture">{picture}</div>\n'

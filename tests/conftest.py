@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import random
 import signal
@@ -15,8 +14,6 @@ from support import payloads
 from support.rules import MODELS
 from support.server import ServerProcess, exit_description
 from support.target import Command, Connect, parse_address, stage_command
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 # Hypothesis profiles (choose with --hypothesis-profile). `ci`, the default: a fixed budget of
 # examples from a fixed seed, so CI is bounded and a failure reproduces. `long`: many more,
@@ -37,17 +34,8 @@ if settings is not None:
     settings.load_profile("ci")
 
 
-def default_build_dir() -> str:
-    """$BUILD_DIR, else the build the guides make (`cmake -S . -B build`), else the dev preset's
-    (build/dev), whichever holds programs first."""
-    if "BUILD_DIR" in os.environ:
-        return os.environ["BUILD_DIR"]
-    built = [d for d in (REPO / "build", REPO / "build" / "dev") if (d / "bin").is_dir()]
-    return str(built[0] if built else REPO / "build")
-
-
 def pytest_addoption(parser):
-    parser.addoption("--build-dir", default=default_build_dir(),
+    parser.addoption("--build-dir", default=stages.default_build_dir(),
                      help="CMake build directory whose bin/ holds the stage programs "
                           "(default: $BUILD_DIR, else build/ or build/dev/, whichever is built)")
     parser.addoption("--stage", action="append", default=[],
@@ -63,9 +51,10 @@ def pytest_addoption(parser):
                      help="test the server already listening there instead of our stages")
     parser.addoption("--model", default=None, choices=sorted(MODELS),
                      help="with --command-json or --connect: the IO model whose lessons apply")
-    parser.addoption("--threads", type=int, default=256,
+    parser.addoption("--threads", type=int, default=stages.SUITE_POOL,
                      help="with --command-json: what {threads} becomes unless a lesson sets it "
-                          "(default 256: the suite keeps up to 200 clients at once)")
+                          f"(default {stages.SUITE_POOL}: the suite keeps up to 200 clients at "
+                          "once)")
     parser.addoption("--seed", type=int, default=None,
                      help="seed of the random payloads (default: a new one, printed)")
 
@@ -99,11 +88,16 @@ def pytest_configure(config):
                                        "belongs to (tests/support/rules.py)")
     config.addinivalue_line("markers", "model(*names): a lesson of these IO models only")
     seed = config.getoption("seed")
-    payloads.seed(seed if seed is not None else random.SystemRandom().randrange(1, 1 << 31))
+    payloads.seed(seed if seed is not None else payloads.new_seed())
 
 
 def pytest_report_header(config):
     return f"payload seed: {payloads.SEED} (--seed {payloads.SEED} repeats these payloads)"
+
+
+def stage_patterns(config) -> list[str]:
+    """The stages --stage names (it may be given several times, each a comma-separated list)."""
+    return [p for opt in config.getoption("stage") for p in opt.split(",") if p]
 
 
 def pytest_generate_tests(metafunc):
@@ -112,8 +106,7 @@ def pytest_generate_tests(metafunc):
         if single is not None:
             metafunc.parametrize("target", [single], ids=[single.id], indirect=True)
             return
-        patterns = [p for opt in metafunc.config.getoption("stage") for p in opt.split(",") if p]
-        chosen = stages.select(patterns)
+        chosen = stages.select(stage_patterns(metafunc.config))
         metafunc.parametrize("target", chosen, ids=[s.id for s in chosen], indirect=True)
 
 
@@ -148,11 +141,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def bin_dir(request) -> pathlib.Path:
-    path = pathlib.Path(request.config.getoption("build_dir")).resolve() / "bin"
-    assert path.is_dir(), (f"{path} does not exist: build first (cmake -S . -B build && "
-                           "cmake --build build), or name your build with --build-dir "
-                           "(--build-dir=build/dev after cmake --preset dev)")
-    return path
+    try:
+        return stages.bin_dir(request.config.getoption("build_dir"))
+    except FileNotFoundError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 def program_path(bin_dir: pathlib.Path, program: str) -> pathlib.Path:

@@ -8,7 +8,11 @@ protocol.05-poll, ...), for the stages whose program this build has (tests/CMake
 from __future__ import annotations
 
 import dataclasses
+import os
+import pathlib
 import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,11 @@ class Stage:
             return "select"
         return {"02": "fork", "02b": "thread", "02c": "pool", "03": "spin", "04": "select",
                 "08": "completion"}.get(self.number, "event")
+
+    @property
+    def on_default_backend(self) -> bool:
+        """Not a libevent stage, or libevent on its default backend on Linux (epoll)."""
+        return self.backend in ("", "epoll")
 
     @property
     def number(self) -> str:
@@ -52,13 +61,15 @@ def libevent_backends(program: str) -> list[Stage]:
     ]
 
 
+# The suite keeps up to 200 clients connected at once; a pool smaller than that leaves the extra
+# clients unanswered, which is 02c's lesson (tests/protocol/test_lessons.py), not a protocol
+# failure. So the suite runs a pool (ours, or scripts/check's {threads}) larger than any crowd.
+SUITE_POOL = 256
+
 SERVER_STAGES: list[Stage] = [
     Stage("02-fork-server"),
     Stage("02b-thread-server"),
-    # The suite keeps up to 200 clients connected at once; a pool smaller than that leaves the
-    # extra clients unanswered, which is 02c's lesson (tests/protocol/test_lessons.py), not a
-    # protocol failure. So the suite runs it with a pool larger than any test's crowd.
-    Stage("02c-thread-pool-server", threads=256),
+    Stage("02c-thread-pool-server", threads=SUITE_POOL),
     Stage("03-nonblocking-spin"),
     Stage("04-select-server"),
     *libevent_backends("05-libevent-events"),
@@ -74,7 +85,7 @@ CLIENT_STAGE = "01-blocking-client"
 def soak_stages() -> list[Stage]:
     """The soak test's stages: each program once, libevent ones on their default backend (the
     other backends get every other test; a minute each of them again would double CI)."""
-    return [s for s in SERVER_STAGES if s.backend in ("", "epoll")]
+    return [s for s in SERVER_STAGES if s.on_default_backend]
 
 
 def select(patterns: list[str]) -> list[Stage]:
@@ -87,6 +98,26 @@ def select(patterns: list[str]) -> list[Stage]:
     if not chosen:
         raise ValueError(f"no stage matches {patterns}; stages: {[s.id for s in SERVER_STAGES]}")
     return chosen
+
+
+def default_build_dir() -> str:
+    """$BUILD_DIR, else the build the guides make (`cmake -S . -B build`), else the dev preset's
+    (build/dev), whichever holds programs first."""
+    if "BUILD_DIR" in os.environ:
+        return os.environ["BUILD_DIR"]
+    built = [d for d in (REPO / "build", REPO / "build" / "dev") if (d / "bin").is_dir()]
+    return str(built[0] if built else REPO / "build")
+
+
+def bin_dir(build_dir: str | pathlib.Path) -> pathlib.Path:
+    """The build's bin/, where the stages' programs are; FileNotFoundError, saying how to build,
+    when there is none."""
+    path = pathlib.Path(build_dir).resolve() / "bin"
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} does not exist: build first (cmake -S . -B build && "
+                                "cmake --build build), or name your build with --build-dir "
+                                "(--build-dir=build/dev after cmake --preset dev)")
+    return path
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import stages
+from conftest import program_path
 from run import CHECK, REPO, SERVERS, check, python_server
 from support import procfs
 from support.rules import RULES
 from support.server import ServerProcess
+from support.target import stage_command
 
 
 def test_no_target_is_a_usage_error_with_exit_status_2():
@@ -185,21 +187,16 @@ def test_stopping_at_the_first_failing_rule_reports_the_rest_not_reached(tmp_pat
                            for s in skipped)
 
 
-def own_command(stage, bin_dir) -> list[str]:
-    argv = [str(bin_dir / stage.program), "--bind", "{host}", "--port", "{port}"]
-    return argv + (["--threads", "{threads}"] if stage.threads else [])
-
-
 # Each program of ours once, libevent's on their default backend (protocol.* runs the others).
 PROGRAMS = stages.soak_stages()
 
 
 @pytest.mark.parametrize("stage", PROGRAMS, ids=[s.id for s in PROGRAMS])
 def test_each_stage_of_ours_passes_as_a_command_with_its_model(stage, bin_dir, tmp_path):
-    if not (bin_dir / stage.program).exists():
-        pytest.fail(f"{stage.program} was not built")
+    program_path(bin_dir, stage.program)  # fails, saying so, when the build lacks it
+    command = stage_command(stage, bin_dir)
     result = check("--model", stage.model, "--json", str(tmp_path / "r.json"), "--",
-                   *own_command(stage, bin_dir), env=dict(stage.env))
+                   *command.argv, env=command.env)
     assert result.returncode == 0, result.stdout[-4000:]
     report = json.loads((tmp_path / "r.json").read_text())
     ran = [t for r in report["rules"] for t in r["tests"]]
@@ -228,7 +225,7 @@ def test_the_known_good_server_started_by_hand_passes_beside_a_client_of_its_own
 
 @pytest.mark.parametrize("stage", PROGRAMS, ids=[s.id for s in PROGRAMS])
 def test_each_stage_of_ours_passes_when_started_by_hand(stage, bin_dir, tmp_path):
-    args = ["--threads", "256"] if stage.threads else []
+    args = ["--threads", str(stage.threads)] if stage.threads else []
     server = ServerProcess(bin_dir / stage.program, env=dict(stage.env), extra_args=args)
     try:
         result = check("--json", str(tmp_path / "r.json"), "--connect",

@@ -52,13 +52,20 @@ def test_main_page_renders_with_the_overview_and_the_two_commands(site):
     assert "scripts/tour" in html and "scripts/test" in html
 
 
-def test_screenshot_of_the_main_page_is_taken(site):
-    shot = site.parent / "screenshot-main.png"
+def assert_screenshot(page: pathlib.Path, shot: pathlib.Path, window: str, least_bytes: int):
+    """Chromium takes a PNG screenshot of `page` in a `window` ("1280,1600") of that size, of at
+    least `least_bytes`: a drawn page, not a blank one."""
     shot.unlink(missing_ok=True)
-    result = chromium("--window-size=1280,1600", f"--screenshot={shot}", (site / "index.html").as_uri())
+    result = chromium(f"--window-size={window}", f"--screenshot={shot}", page.as_uri())
     assert result.returncode == 0, result.stderr[-2000:]
-    assert shot.exists() and shot.stat().st_size > 20_000  # a real page, not a blank one
+    assert shot.exists(), f"Chromium wrote no {shot.name}"
+    assert shot.stat().st_size > least_bytes, f"{shot.name}: {shot.stat().st_size} bytes"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_screenshot_of_the_main_page_is_taken(site):
+    assert_screenshot(site / "index.html", site.parent / "screenshot-main.png", "1280,1600",
+                      20_000)
 
 
 def test_side_by_side_timelines_page_renders(site):
@@ -69,12 +76,7 @@ def test_side_by_side_timelines_page_renders(site):
     html = dom(page)
     assert "Who waits where" in html and html.count("<svg") >= 9  # 02 to 08, one picture each
     assert 'id="stage-03"' in html and 'id="stage-08"' in html
-    shot = site.parent / "screenshot-timelines.png"
-    shot.unlink(missing_ok=True)
-    result = chromium("--window-size=1400,2400", f"--screenshot={shot}", page.as_uri())
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert shot.exists() and shot.stat().st_size > 50_000  # the pictures, not a blank page
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_screenshot(page, site.parent / "screenshot-timelines.png", "1400,2400", 50_000)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])

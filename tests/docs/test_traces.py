@@ -19,6 +19,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 import trace_lib  # noqa: E402
+from conftest import stage_patterns  # noqa: E402
 
 STAGES = trace_lib.pick([])  # each program once, libevent's on its default backend (epoll)
 
@@ -74,7 +75,7 @@ def pytest_generate_tests(metafunc):
     """The live test runs for the stages --stage names (CMake passes those this build has),
     all of them by default; the others are not collected, never skipped."""
     if metafunc.function.__name__ == "test_timeline_shows_the_lesson_and_matches_the_committed_one":
-        chosen = [p for opt in metafunc.config.getoption("stage") for p in opt.split(",") if p]
+        chosen = stage_patterns(metafunc.config)
         traced = [s for s in STAGES
                   if not chosen or any(s.id == p or s.number == p for p in chosen)]
         metafunc.parametrize("traced", traced, ids=[s.number for s in traced])

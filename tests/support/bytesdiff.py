@@ -62,7 +62,7 @@ def describe(what: str, *, sent: bytes | None, expected: bytes, received: bytes,
         shown, _ = _window(sent, min(at, max(len(sent) - 1, 0)))
         lines.append(f"  sent      {_size(len(sent)):>13}: {shown}")
     label_width = len("  expected  ") + 13 + 2
-    exp, exp_col = _window(expected, at)
+    exp, _ = _window(expected, at)
     got, got_col = _window(received, at)
     lines.append(f"  expected  {_size(len(expected)):>13}: {exp}")
     lines.append(f"  received  {_size(len(received)):>13}: {got}")
@@ -73,9 +73,9 @@ def describe(what: str, *, sent: bytes | None, expected: bytes, received: bytes,
 class Mismatch(AssertionError):
     """The server's bytes differ from what the protocol says. `str()` is the whole report."""
 
-    def __init__(self, what: str, *, sent: bytes | None, expected: bytes, received: bytes):
-        self.what, self.sent, self.expected, self.received = what, sent, expected, received
-        super().__init__(describe(what, sent=sent, expected=expected, received=received))
+    def __init__(self, what: str, *, sent: bytes | None, expected: bytes, received: bytes,
+                 at: int | None = None):
+        super().__init__(describe(what, sent=sent, expected=expected, received=received, at=at))
 
 
 def assert_answer(received: bytes, expected: bytes, *, sent: bytes | None = None) -> None:
@@ -89,4 +89,4 @@ def assert_answer(received: bytes, expected: bytes, *, sent: bytes | None = None
         what = f"{len(received) - len(expected)} bytes more than expected"
     else:
         what = f"the answer differs at offset {at}"
-    raise Mismatch(what, sent=sent, expected=expected, received=received)
+    raise Mismatch(what, sent=sent, expected=expected, received=received, at=at)

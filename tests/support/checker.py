@@ -132,7 +132,7 @@ class Checker:
         if result.status == FAIL:
             for text_line in result.message.splitlines():
                 self.write(f"        {text_line}")
-            self.write(f"        hint ({BY_NUMBER[result.rule].anchor}): {BY_NUMBER[result.rule].hint}")
+            self.write(f"        {BY_NUMBER[result.rule].hint_line}")
             if self.failed_rule is None:
                 self.failed_rule = result.rule
         elif result.status == NOT_RUN and result.message != self.last_not_run:
@@ -151,8 +151,11 @@ class Checker:
 
     # reports --------------------------------------------------------------------------------------
 
+    def results_of(self, number: int) -> list[Result]:
+        return [r for r in self.results if r.rule == number]
+
     def rule_status(self, number: int) -> str:
-        statuses = {r.status for r in self.results if r.rule == number}
+        statuses = {r.status for r in self.results_of(number)}
         if FAIL in statuses:
             return FAIL
         if PASS in statuses:
@@ -169,12 +172,12 @@ class Checker:
         counts = {s: sum(1 for r in self.results if r.status == s)
                   for s in (PASS, FAIL, NOT_RUN, NOT_REACHED)}
         lines = []
-        unreached = [BY_NUMBER[n].title for n in self.rules_present()
-                     if self.rule_status(n) == NOT_REACHED]
+        present = self.rules_present()
+        unreached = [BY_NUMBER[n].title for n in present if self.rule_status(n) == NOT_REACHED]
         if unreached:
             lines.append(f"not reached: rule {', '.join(unreached)} "
                          "(the run stops at the first failing rule; --all runs every rule)")
-        untested = [r for r in RULES if r.number not in self.rules_present()]
+        untested = [r for r in RULES if r.number not in present]
         if untested:
             how = {8: "--robust adds them", 11: "--model NAME adds them"}
             lines.append("no test in this run for rule " + ", ".join(
@@ -183,7 +186,7 @@ class Checker:
         if counts[NOT_RUN]:
             lines.append(f"not run: {counts[NOT_RUN]} tests, each with its reason above")
         verdict = "FAILED" if counts[FAIL] else "PASSED"
-        passed_rules = [str(n) for n in self.rules_present() if self.rule_status(n) == PASS]
+        passed_rules = [str(n) for n in present if self.rule_status(n) == PASS]
         lines.append(f"{verdict}: {counts[PASS]} passed, {counts[FAIL]} failed, "
                      f"{counts[NOT_RUN]} not run, {counts[NOT_REACHED]} not reached; "
                      f"rules passed: {', '.join(passed_rules) or 'none'}")
@@ -199,7 +202,7 @@ class Checker:
                 "status": self.rule_status(n),
                 "tests": [{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3),
                            **({"message": r.message} if r.message else {})}
-                          for r in self.results if r.rule == n],
+                          for r in self.results_of(n)],
             } for n in self.rules_present()],
         }
 
@@ -227,7 +230,7 @@ class Checker:
                             failures=str(sum(r.status == FAIL for r in self.results)),
                             time=f"{time.monotonic() - self.started:.3f}")
         for n in self.rules_present():
-            results = [r for r in self.results if r.rule == n]
+            results = self.results_of(n)
             suite = ET.SubElement(suites, "testsuite", name=f"rule {BY_NUMBER[n].title}",
                                   tests=str(len(results)),
                                   failures=str(sum(r.status == FAIL for r in results)),
@@ -240,7 +243,7 @@ class Checker:
                 if r.status == FAIL:
                     failure = ET.SubElement(case, "failure",
                                             message=r.message.splitlines()[0] if r.message else "")
-                    failure.text = f"{r.message}\nhint ({BY_NUMBER[n].anchor}): {BY_NUMBER[n].hint}"
+                    failure.text = f"{r.message}\n{BY_NUMBER[n].hint_line}"
                 elif r.status == NOT_RUN:
                     ET.SubElement(case, "skipped", message=r.message)
                 elif r.status == NOT_REACHED:

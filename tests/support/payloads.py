@@ -10,6 +10,11 @@ SEED = 0
 _TEXT = bytes(range(0x20, 0x7F))
 
 
+def new_seed() -> int:
+    """A seed for a run that was not given one: printed, so that the run can be repeated."""
+    return random.SystemRandom().randrange(1, 1 << 31)
+
+
 def seed(value: int) -> None:
     global SEED
     SEED = value

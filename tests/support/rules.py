@@ -24,6 +24,11 @@ class Rule:
     def anchor(self) -> str:
         return f"{PROTOCOL}#rule-{self.number}"
 
+    @property
+    def hint_line(self) -> str:
+        """The last line of a failure's report: `hint (docs/protocol.md#rule-N): ...`."""
+        return f"hint ({self.anchor}): {self.hint}"
+
 
 RULES = [
     Rule(1, "rot13", "answer each line with its ROT13: letters rotate by 13, every other byte "

@@ -162,16 +162,16 @@ class ServerProcess:
         return (match.group("v6") or match.group("v4"), int(match.group("port")))
 
     def _wait_listening(self) -> int:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise NeverListened(
-                    f"{shlex.join(self.argv)}: {exit_description(self.proc.returncode)} before "
-                    f"listening on port {self.port}\n{self.stderr_tail()}")
-            holder = procfs.listener_pid(self.port, self.proc.pid)
-            if holder:
-                return holder
-            time.sleep(0.02)
+        exited = -1
+        holder = procfs.wait_until(
+            lambda: procfs.listener_pid(self.port, self.proc.pid) if self.alive() else exited,
+            START_TIMEOUT)
+        if holder == exited:
+            raise NeverListened(
+                f"{shlex.join(self.argv)}: {exit_description(self.proc.returncode)} before "
+                f"listening on port {self.port}\n{self.stderr_tail()}")
+        if holder:
+            return holder
         self.kill()
         raise NeverListened(f"{shlex.join(self.argv)}: not listening on {self.host}:{self.port} "
                             f"after {START_TIMEOUT:g} s\n{self.stderr_tail()}")

@@ -38,8 +38,8 @@ class Command:
 
     def __post_init__(self):
         if not any("{port}" in a for a in self.argv):
-            raise ValueError("the command must contain {port}, where the program takes the port "
-                             "to listen on, e.g. scripts/check -- ./my_server --port {port}")
+            raise ValueError("the command must say where the port goes: {port}, e.g. "
+                             "scripts/check -- python3 my_server.py --port {port}")
 
     def _fill(self, argv: list[str], host: str, port: int | str, threads) -> list[str]:
         values = {"{port}": str(port), "{host}": host, "{threads}": str(threads)}

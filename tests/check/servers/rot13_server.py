@@ -157,9 +157,6 @@ class Server:
             events |= selectors.EVENT_READ
         if conn.owed:
             events |= selectors.EVENT_WRITE
-        if events == 0:
-            # Reading stopped and nothing to send cannot both hold: kept for clarity.
-            events = selectors.EVENT_WRITE
         self.selector.modify(conn.sock, events)
 
     def failed(self, conn: Connection, call: str, error: OSError) -> None:
