@@ -17,9 +17,8 @@
 //   build/bin/02-fork-server [--bind ADDR] [--port PORT]     then: nc 127.0.0.1 40713
 //
 // Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's version
-// drops bytes, leaks a descriptor per client and leaves a zombie per client, among others.
-#include <sys/socket.h>
-#include <sys/time.h>
+// drops bytes, leaks a descriptor per client and leaves a zombie per client, among others. Those
+// of the per-client loop are marked where it lives, in common/blocking_server.cpp.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,8 +26,7 @@
 #include <csignal>
 #include <set>
 
-#include "common/connection_io.hpp"
-#include "common/line_protocol.hpp"
+#include "common/blocking_server.hpp"
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/server_main.hpp"
@@ -38,35 +36,12 @@ namespace {
 
 constexpr std::string_view kSummary = "ROT13 line server: fork() a child per connection.";
 
-// How long the parent's accept() may block before it looks at its children and at stop
-// requests again (see run()).
-constexpr timeval kAcceptTimeout = {0, 250'000};
-
-// Per-connection state (common::Connection: the socket and its protocol state). It lives in the
-// child, on its stack: nothing is shared between clients.
-using common::Connection;
-
-// Blocks in recv() until the client sends something (or ends its input), then blocks in send()
-// until every answer is in the kernel's buffer. While it is stuck in send() the child does not
-// read: a client that never reads stalls only its own child (rule 5 of docs/protocol.md).
-// Departure [E02.1]: reads up to a line's worth per recv(), not one byte per call.
-// Departures [E02.2, E02.3]: common::LineProtocol splits long lines and answers a partial line.
-// Departures [E02.4, E02.5]: a partial send() continues; a vanished peer gives EPIPE, not SIGPIPE.
-bool do_read(Connection& conn) { return common::read_and_answer(conn); }
-
-// The whole life of one client, in the child: a plain blocking loop.
+// The whole life of one client, in the child: a plain blocking loop, recv() then send() until
+// the client is done, with the connection's state on the child's stack. It is the function
+// 02b's and 02c's threads run too (common::serve_blocking): nothing but who runs it differs.
 void child(common::Fd client) {
-  // An accepted socket inherits the listener's receive timeout (see run()): without this, the
-  // child would wake four times a second to find nothing to read.
-  constexpr timeval kNoTimeout = {0, 0};
-  if (setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout) < 0) {
-    common::log_errno("setsockopt SO_RCVTIMEO");
-    return;
-  }
-  Connection conn{std::move(client), {}};
-  while (!conn.protocol.finished() && do_read(conn)) {
-  }
-}  // conn.fd closes here: the client sees end of file after its last answer
+  common::serve_blocking(client.get());
+}  // `client` closes here: the client sees end of file after its last answer
 
 // Waits for one connection and hands it to a new child process.
 void do_accept(common::Listener& listener, std::set<pid_t>& children) {
@@ -104,14 +79,12 @@ void run(common::Listener& listener) {
   // The parent blocks in accept(), yet two other things need it: a child that exits must be
   // reaped, and SIGINT/SIGTERM must stop the server. Both arrive as signals whose handlers are
   // installed without SA_RESTART, so accept() returns EINTR. A signal that lands just before
-  // accept() blocks would go unnoticed, so accept() also gives up after kAcceptTimeout.
+  // accept() blocks would go unnoticed, so accept() also gives up after a quarter of a second.
   struct sigaction action {};
   action.sa_handler = on_child_exit;
   sigemptyset(&action.sa_mask);
   if (sigaction(SIGCHLD, &action, nullptr) < 0) common::throw_errno("sigaction SIGCHLD");
-  if (setsockopt(listener.fd(), SOL_SOCKET, SO_RCVTIMEO, &kAcceptTimeout, sizeof kAcceptTimeout)) {
-    common::throw_errno("setsockopt SO_RCVTIMEO");
-  }
+  common::set_accept_timeout(listener);
 
   std::set<pid_t> children;
   while (!common::stop_requested()) {

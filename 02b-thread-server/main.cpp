@@ -21,17 +21,16 @@
 //   build/bin/02b-thread-server [--bind ADDR] [--port PORT]     then: nc 127.0.0.1 40713
 //
 // Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's fork
-// server, which this stage follows with a thread where it forks a process.
+// server, which this stage follows with a thread where it forks a process. Those of the
+// per-client loop are marked where it lives, in common/blocking_server.cpp.
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <list>
 #include <mutex>
 #include <system_error>
 #include <thread>
 
-#include "common/connection_io.hpp"
-#include "common/line_protocol.hpp"
+#include "common/blocking_server.hpp"
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/server_main.hpp"
@@ -40,14 +39,6 @@
 namespace {
 
 constexpr std::string_view kSummary = "ROT13 line server: a thread per connection.";
-
-// How long the main thread's accept() may block before it looks at its workers and at stop
-// requests again (see run()).
-constexpr timeval kAcceptTimeout = {0, 250'000};
-
-// Per-connection state (common::Connection: the socket and its protocol state). It lives in the
-// worker thread, on that thread's stack: nothing is shared between clients.
-using common::Connection;
 
 // One thread serving one client, as the main thread sees it. A worker closes its own socket;
 // until then `fd` lets the main thread wake it at a stop. `fd` and `done` are shared with the
@@ -65,30 +56,14 @@ struct Workers {
   std::list<Worker> list;
 };
 
-// Blocks in recv() until the client sends something (or ends its input), then blocks in send()
-// until every answer is in the kernel's buffer. While it is stuck in send() the thread does not
-// read: a client that never reads stalls only its own thread (rule 5 of docs/protocol.md).
-// Departure [E02.1]: reads up to a line's worth per recv(), not one byte per call.
-// Departures [E02.2, E02.3]: common::LineProtocol splits long lines and answers a partial line.
-// Departures [E02.4, E02.5]: a partial send() continues; a vanished peer gives EPIPE, not SIGPIPE.
-bool do_read(Connection& conn) { return common::read_and_answer(conn); }
-
-// The whole life of one client, in its own thread: a plain blocking loop. `client` comes by
+// The whole life of one client, in its own thread: 02's child, the same plain blocking loop
+// (common::serve_blocking) with the connection's state on the thread's stack. `client` comes by
 // value: the thread owns the socket, and the next accept() cannot overwrite it.
 void worker(common::Fd client, Worker& self, Workers& workers) {
-  // An accepted socket inherits the listener's receive timeout (see run()): without this, the
-  // thread would wake four times a second to find nothing to read.
-  constexpr timeval kNoTimeout = {0, 0};
-  Connection conn{std::move(client), {}};
-  if (setsockopt(conn.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout) < 0) {
-    common::log_errno("setsockopt SO_RCVTIMEO");
-  } else {
-    while (!conn.protocol.finished() && do_read(conn)) {
-    }
-  }
+  common::serve_blocking(client.get());
   // Close under the lock, so that a stop never shuts down a descriptor number already reused.
   const std::lock_guard lock(workers.mutex);
-  conn.fd.reset();  // the client sees end of file after its last answer
+  client.reset();  // the client sees end of file after its last answer
   self.done = true;
 }
 
@@ -145,11 +120,9 @@ void stop_all(Workers& workers) {
 void run(common::Listener& listener) {
   // The main thread blocks in accept(), yet SIGINT/SIGTERM must stop the server: the handlers
   // are installed without SA_RESTART, so accept() returns EINTR when the main thread takes the
-  // signal. Any thread may take it, so accept() also gives up after kAcceptTimeout, and the
-  // same timeout lets the main thread join the workers that have finished.
-  if (setsockopt(listener.fd(), SOL_SOCKET, SO_RCVTIMEO, &kAcceptTimeout, sizeof kAcceptTimeout)) {
-    common::throw_errno("setsockopt SO_RCVTIMEO");
-  }
+  // signal. Any thread may take it, so accept() also gives up after a quarter of a second, and
+  // the same timeout lets the main thread join the workers that have finished.
+  common::set_accept_timeout(listener);
 
   Workers workers;
   try {

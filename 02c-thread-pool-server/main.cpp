@@ -22,9 +22,9 @@
 //   then: nc 127.0.0.1 40713
 //
 // Departures from the book are marked [E02.n], the entries of docs/ERRATA.md: the book's fork
-// server, whose per-client loop this stage keeps, run by a pooled thread.
+// server, whose per-client loop this stage keeps, run by a pooled thread (its departures are
+// marked where it lives, in common/blocking_server.cpp).
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <condition_variable>
 #include <deque>
@@ -34,9 +34,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/connection_io.hpp"
-#include "common/line_protocol.hpp"
-#include "common/log.hpp"
+#include "common/blocking_server.hpp"
 #include "common/net.hpp"
 #include "common/server_main.hpp"
 #include "common/signals.hpp"
@@ -49,13 +47,6 @@ constexpr std::string_view kSummary =
 // A small pool, so that its failure mode is easy to provoke: a fifth idle client waits.
 constexpr unsigned kDefaultThreads = 4;
 
-// How long the main thread's accept() may block before it looks at stop requests again.
-constexpr timeval kAcceptTimeout = {0, 250'000};
-
-// Per-connection state (common::Connection: the socket and its protocol state). It lives in the
-// worker thread, on that thread's stack, for as long as the worker serves that client.
-using common::Connection;
-
 // What the main thread and the workers share: the queue of accepted connections that no worker
 // has taken yet, and the sockets being served (to wake their workers at a stop). Every member
 // is read and written only under `mutex`.
@@ -67,30 +58,14 @@ struct Pool {
   bool stopping = false;
 };
 
-// Blocks in recv() until the client sends something (or ends its input), then blocks in send()
-// until every answer is in the kernel's buffer. While it is stuck in send() the worker does not
-// read: a client that never reads stalls only its own worker (rule 5 of docs/protocol.md).
-// Departure [E02.1]: reads up to a line's worth per recv(), not one byte per call.
-// Departures [E02.2, E02.3]: common::LineProtocol splits long lines and answers a partial line.
-// Departures [E02.4, E02.5]: a partial send() continues; a vanished peer gives EPIPE, not SIGPIPE.
-bool do_read(Connection& conn) { return common::read_and_answer(conn); }
-
-// One client's whole life, in a worker: the same plain blocking loop as 02's child.
+// One client's whole life, in a worker: 02's child, the same plain blocking loop
+// (common::serve_blocking) with the connection's state on the worker's stack.
 void serve(common::Fd client, Pool& pool) {
-  // An accepted socket inherits the listener's receive timeout (see run()): without this, the
-  // worker would wake four times a second to find nothing to read.
-  constexpr timeval kNoTimeout = {0, 0};
-  Connection conn{std::move(client), {}};
-  if (setsockopt(conn.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout) < 0) {
-    common::log_errno("setsockopt SO_RCVTIMEO");
-  } else {
-    while (!conn.protocol.finished() && do_read(conn)) {
-    }
-  }
+  common::serve_blocking(client.get());
   // Close under the lock, so that a stop never shuts down a descriptor number already reused.
   const std::lock_guard lock(pool.mutex);
-  pool.serving.erase(conn.fd.get());
-  conn.fd.reset();  // the client sees end of file after its last answer
+  pool.serving.erase(client.get());
+  client.reset();  // the client sees end of file after its last answer
 }
 
 // A worker: takes the oldest waiting connection and serves it to the end, then the next.
@@ -137,9 +112,7 @@ void stop_all(Pool& pool, std::vector<std::thread>& workers) {
 void run(common::Listener& listener, unsigned threads) {
   // As in 02b: the main thread blocks in accept(), and the timeout bounds how long a stop that
   // a worker thread took can go unnoticed.
-  if (setsockopt(listener.fd(), SOL_SOCKET, SO_RCVTIMEO, &kAcceptTimeout, sizeof kAcceptTimeout)) {
-    common::throw_errno("setsockopt SO_RCVTIMEO");
-  }
+  common::set_accept_timeout(listener);
 
   Pool pool;
   std::vector<std::thread> workers;

@@ -24,7 +24,9 @@
 #include <event2/event.h>
 
 #include <map>
+#include <stdexcept>
 
+#include "common/check.hpp"
 #include "common/connection_io.hpp"
 #include "common/libevent.hpp"
 #include "common/line_protocol.hpp"
@@ -49,7 +51,9 @@ struct Connection : common::Connection {
   common::EventPtr write_event;  // calls do_write while it owes answers
 };
 
-// What every callback can reach: the loop, the listener and every open connection.
+// What every callback can reach: the loop, the listener and every open connection. While
+// the loop runs, a Connection is erased only by settle(), the last call of a callback, and its
+// socket closes only then: no callback touches it afterwards, and no number is in the table twice.
 struct Server {
   event_base* base;
   common::Listener& listener;
@@ -110,16 +114,19 @@ void do_accept(evutil_socket_t /*listener*/, short /*events*/, void* arg) {
     const evutil_socket_t key = fd.get();
     auto [it, added] =
         server.connections.emplace(key, Connection{{std::move(fd), {}}, server, {}, {}});
+    COMMON_ASSERT(added, "a new connection's descriptor is already in the table");
     Connection& conn = it->second;  // its address stays valid until it is erased
     conn.read_event.reset(event_new(server.base, key, EV_READ | EV_PERSIST, do_read, &conn));
     conn.write_event.reset(event_new(server.base, key, EV_WRITE | EV_PERSIST, do_write, &conn));
-    if (!conn.read_event || !conn.write_event) {
-      common::log("event_new: cannot watch a new connection; closing it");
-      server.connections.erase(it);
-      continue;
-    }
-    settle(conn, true);  // starts reading
+    const bool ok = conn.read_event && conn.write_event;
+    if (!ok) common::log("event_new: cannot watch a new connection; closing it");
+    settle(conn, ok);  // starts reading, or closes it
   }
+}
+
+// The stop pipe is readable: SIGINT or SIGTERM arrived. Leave the loop; run() frees the rest.
+void on_stop(evutil_socket_t /*fd*/, short /*events*/, void* arg) {
+  event_base_loopbreak(static_cast<event_base*>(arg));
 }
 
 void run(common::Listener& listener) {
@@ -129,8 +136,19 @@ void run(common::Listener& listener) {
   }
   common::EventBasePtr base = common::new_event_base();
   Server server{base.get(), listener, {}};  // destroyed before `base`: connections first
-  // Watch the listener (calling do_accept) and the stop pipe, then let the loop call us back.
-  common::dispatch_until_stopped(base.get(), listener.fd(), do_accept, &server);
+  // As in the book: an event that calls do_accept whenever the listener is readable, armed
+  // until it is freed (EV_PERSIST); and one that calls on_stop when a stop is requested.
+  // Unlike the book, every call is checked ("XXX check it").
+  common::EventPtr accept_event(
+      event_new(base.get(), listener.fd(), EV_READ | EV_PERSIST, do_accept, &server));
+  common::EventPtr stop_event(
+      event_new(base.get(), common::stop_fd(), EV_READ, on_stop, base.get()));
+  if (!accept_event || !stop_event || event_add(accept_event.get(), nullptr) < 0 ||
+      event_add(stop_event.get(), nullptr) < 0) {
+    throw std::runtime_error("event_new/event_add: cannot watch the listener");
+  }
+  // The loop: it sleeps until a watched socket is ready and calls its callback, until on_stop.
+  if (event_base_dispatch(base.get()) < 0) throw std::runtime_error("event_base_dispatch failed");
 }  // Departure [E05.4]: everything is freed on the way out: events, connections, then the loop.
 
 }  // namespace

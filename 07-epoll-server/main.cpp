@@ -33,6 +33,7 @@
 #include <map>
 #include <span>
 
+#include "common/check.hpp"
 #include "common/connection_io.hpp"
 #include "common/line_protocol.hpp"
 #include "common/log.hpp"
@@ -54,7 +55,9 @@ struct Connection : common::Connection {
   std::uint32_t interest = 0;  // EPOLLIN and/or EPOLLOUT, as last told to epoll
 };
 
-// What every handler can reach: the epoll instance, the listener and every open connection.
+// What every handler can reach: the epoll instance, the listener and every open connection. While
+// the loop runs, a Connection is erased only by settle(), the last call of a handler, and its
+// socket closes only then: no handler touches it afterwards, and no number is in the table twice.
 struct Server {
   common::Fd epoll;
   common::Listener& listener;
@@ -102,7 +105,8 @@ void do_accept(Server& server) {
   while (common::Fd fd = server.listener.accept(common::Mode::kNonBlocking)) {
     const int key = fd.get();
     auto [it, added] = server.connections.emplace(key, Connection{{std::move(fd), {}}, EPOLLIN});
-    if (!add(server, key, EPOLLIN)) server.connections.erase(it);
+    COMMON_ASSERT(added, "a new connection's descriptor is already in the table");
+    if (!add(server, key, EPOLLIN)) settle(server, it, false);  // closes it
   }
 }
 

@@ -1,19 +1,13 @@
 /// @file
-/// @brief The two socket calls every hand-buffered stage makes: recv() into a LineProtocol and
-/// send() out of it. Where and when to call them is each stage's lesson; how is shared here.
+/// @brief The two socket calls of every stage that makes its own (02 to 05, 07): recv() into a
+/// LineProtocol and send() out of it. Where and when to call them is each stage's lesson; how
+/// is shared here. (08 makes neither: the kernel does, through io_uring.)
 #pragma once
 
+#include "common/connection.hpp"
 #include "common/line_protocol.hpp"
-#include "common/net.hpp"
 
 namespace common {
-
-/// @brief Per-connection state of a stage that buffers by hand (02 to 05, 07): the socket and
-/// its protocol state. A stage that needs more (libevent's events) derives from it.
-struct Connection {
-  Fd fd;                  ///< the connected socket, closed when the Connection goes
-  LineProtocol protocol;  ///< the bytes received but not yet answered, and the answers owed
-};
 
 /// @brief What receive_into() or send_from() did.
 enum class IoStatus {

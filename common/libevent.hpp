@@ -38,16 +38,6 @@ using BufferEventPtr = std::unique_ptr<bufferevent, LibeventDeleter<&bufferevent
 /// @throws std::runtime_error if libevent cannot create a loop.
 [[nodiscard]] EventBasePtr new_event_base();
 
-/// @brief Runs @p base's loop until SIGINT or SIGTERM.
-///
-/// Adds a persistent read event on @p listener_fd that calls @p on_accept with @p arg, and an
-/// event on common::stop_fd() that leaves the loop (event_base_loopbreak); then runs
-/// event_base_dispatch(). Both events are freed before it returns. Unlike the book, every call
-/// is checked ("XXX check it").
-/// @throws std::runtime_error if an event cannot be created or added, or the loop fails.
-void dispatch_until_stopped(event_base* base, evutil_socket_t listener_fd,
-                            event_callback_fn on_accept, void* arg);
-
 /// @brief Whether @p base can watch descriptor @p fd; if not, says so on stderr.
 ///
 /// epoll and poll can watch any descriptor. libevent's select backend grows its fd_sets past

@@ -24,9 +24,6 @@ inline constexpr std::size_t kMaxLine = 16384;
 /// docs/protocol.md; the fuzzer in tests/fuzz checks the exact bound).
 inline constexpr std::size_t kMaxPendingOutput = std::size_t{64} * 1024;
 
-/// @brief Low-water mark: a stage that paused reading for backpressure may resume below this.
-inline constexpr std::size_t kResumeReadingBelow = kMaxPendingOutput / 2;
-
 /// @brief One connection's side of the protocol: bytes in, answers out, no sockets.
 ///
 /// Typical use by a stage, whatever its IO model:

@@ -4,29 +4,33 @@ connections must fail the run, never win it (issue: bench/loadgen and bench/run)
 Each test puts a deliberately broken server in front of bench/loadgen (or bench/run) and checks
 that it exits non-zero and says why. The broken servers are small Python threads on loopback,
 on ports the OS picks; every wait is bounded. The last tests check the other side of honesty:
-a point a stage cannot serve (02c's pool) or a stage that is not built (08 without liburing)
-is reported as such, neither hidden nor counted as a failure.
+a point a stage cannot serve (a pool smaller than the connections held) or a stage that is not
+built (a library the build lacks) is reported as such, neither hidden nor counted as a failure;
+and the report's targets, which the stages' descriptions set, are ones it can judge.
 
     /usr/bin/python3 -m pytest tests/bench --build-dir=build
 """
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import pathlib
 import selectors
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import program_path
-from support.reference import rot13
+from chapter import stages
+from chapter.bench import lineup, page, targets
+from chapter.bench.plan import make_plan
+from chapter.bench.processes import pool_args
+from chapter.bench.results import Results
+from chapter.bench.sizes import QUICK, CannotServe
+from chapter.pytest_plugin import program_path
+from chapter.reference import rot13
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
@@ -181,64 +185,88 @@ def test_churn_lines_left_unanswered_fail_even_when_the_server_is_stopped(bin_di
 
 
 def test_bench_run_fails_when_a_stage_answers_wrong(bin_dir, tmp_path):
-    # bench/run's hidden --program-override runs the echo floor in 05's place: every answer is
-    # wrong, so the quick run must fail and name the workload, whatever the numbers.
+    # bench/run's hidden --program-override runs the echo floor in a stage's place: every
+    # answer is wrong, so the quick run must fail and name the workload, whatever the numbers.
+    stage = lineup.reference("W2")
     result = subprocess.run(
-        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir",
-         str(bin_dir.parent),
-         "--out", str(tmp_path), "--stages", "05", "--workloads", "W1",
-         "--program-override", "05=floor"],
+        [str(REPO / "bench" / "run"), "--quick", "--build-dir", str(bin_dir.parent),
+         "--out", str(tmp_path), "--stages", stage, "--workloads", "W1",
+         "--program-override", f"{stage}=floor"],
         capture_output=True, text=True, timeout=240)
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "FAILED" in result.stderr and "W1 05" in result.stderr, result.stderr[-2000:]
+    assert "FAILED" in result.stderr and f"W1 {stage}" in result.stderr, result.stderr[-2000:]
     assert "wrong answers" in result.stderr
     saved = json.loads((tmp_path / "quick.json").read_text())
     assert saved["failures"], "the failure is recorded in the results too"
 
 
-def load_bench_run():
-    """bench/run as a module (it is a script without a .py suffix)."""
-    loader = importlib.machinery.SourceFileLoader("bench_run", str(REPO / "bench" / "run"))
-    spec = importlib.util.spec_from_loader("bench_run", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_run"] = module  # dataclasses look their module up while it loads
-    loader.exec_module(module)
-    return module
-
-
-def test_02c_gets_a_pool_as_large_as_the_connections_held_or_cannot_serve():
-    # A worker of 02c's pool serves one connection until it closes: a point that holds more
+def test_a_pool_gets_as_many_workers_as_connections_held_or_cannot_serve():
+    # A worker of a pool serves one connection until it closes: a point that holds more
     # connections open than the pool has workers would leave the extra ones unanswered.
-    bench = load_bench_run()
-    assert bench.pool_args("02c", 1) == []  # its default pool of 4 serves it
-    assert bench.pool_args("02c", None) == []  # short connections (W4)
-    assert bench.pool_args("02c", 1000) == ["--threads", "1000"]
-    assert bench.pool_args("02b", 1000) == []  # only 02c has a pool
-    with pytest.raises(bench.CannotServe, match="10001 connections held open > pool of at "
-                                                "most 1024"):
-        bench.pool_args("02c", 10001)
-    plan = bench.make_plan(bench.QUICK, ["02c", "04", "05-poll", "07"], {"W1", "W3", "W3b"})
+    stage = next(d for d in stages.servers() if d.pool)
+    option, default, most = stage.pool["option"], stage.pool["default"], stage.pool["max"]
+    assert pool_args(stage.key, default) == []  # its default pool serves it
+    assert pool_args(stage.key, None) == []  # short connections (W4)
+    assert pool_args(stage.key, most) == [option, str(most)]
+    poolless = next(d for d in stages.servers() if not d.pool)
+    assert pool_args(poolless.key, most) == []  # only a stage with a pool takes any
+    with pytest.raises(CannotServe, match=f"{most + 1} connections held open > pool of at "
+                                          f"most {most}"):
+        pool_args(stage.key, most + 1)
+
+
+def test_a_backend_row_and_a_workload_on_request_run_only_where_the_descriptions_say():
+    row = next(e for e in lineup.entries() if e.is_backend_row)  # a stage on another backend
+    asking = [e.id for e in lineup.entries() if "W3b" in e.facts.get("also", ())]
+    pool = next(d for d in stages.servers() if d.pool)
+    assert row.facts["only"] and asking
+    plan = make_plan(QUICK, [pool.key, *asking, row.id], {"W1", "W3", "W3b"})
     ran = {(s.workload.id, s.stage) for s in plan}
-    assert ("W1", "05-poll") not in ran  # 05-poll only where descriptors are the question
-    assert {("W3", "05-poll"), ("W3b", "05-poll"), ("W3b", "04"), ("W3b", "07")} <= ran
-    assert ("W3b", "02c") not in ran
+    for workload in ("W1", "W3", "W3b"):
+        assert ((workload, row.id) in ran) == (workload in row.facts["only"])
+    assert {("W3b", stage) for stage in asking} <= ran
+    assert ("W3b", pool.key) not in ran  # W3b runs only the stages that ask for it
+
+
+def test_every_target_of_the_stages_is_one_the_report_can_judge():
+    # Each stage's targets are data (bench.targets in its stage.json): each must name a kind
+    # the report evaluates, and each has a row in the report of a run that measured nothing.
+    found = targets.targets()
+    assert found, "no stage sets a target"
+    rows = targets.rows(Results({"results": [], "placements": {}}))
+    assert len(rows) == len(found)
+    assert all(verdict == "NOT EVALUATED" for *_, verdict in rows)
+
+
+def test_the_committed_report_is_what_the_committed_results_render_to(tmp_path):
+    # docs/bench.md is generated from bench/results/full.json (and bench/analysis.md, appended):
+    # re-rendered with the stages' descriptions of today, it must not change (bench/run
+    # --report-only regenerates it).
+    data = json.loads((REPO / "bench" / "results" / "full.json").read_text())
+    analysis = REPO / "bench" / "analysis.md"
+    page.render(data, tmp_path / "docs" / "bench.md", tmp_path / "docs" / "images", analysis)
+    rendered = (tmp_path / "docs" / "bench.md").read_text().replace(
+        f"]({analysis.resolve()})", "](../bench/analysis.md)")  # written outside the repository
+    assert rendered == (REPO / "docs" / "bench.md").read_text(), (
+        "docs/bench.md is stale: run bench/run --report-only")
 
 
 def test_a_stage_that_is_not_built_is_reported_as_not_built_not_failed(bin_dir, tmp_path):
-    # 08 needs liburing: a build without it has no 08, and the run says so without failing.
-    # A bin directory without 08 stands for such a build.
+    # A stage that needs a library the build may lack (liburing) is not built without it, and
+    # the run says so without failing. A bin directory without it stands for such a build.
+    stage = next(e for e in lineup.entries() if e.optional_needs)
     fake_bin = tmp_path / "build" / "bin"
     fake_bin.mkdir(parents=True)
     for program in ("floor", "loadgen"):
         (fake_bin / program).symlink_to(program_path(bin_dir, program))
     result = subprocess.run(
-        ["/usr/bin/python3", str(REPO / "bench" / "run"), "--quick", "--build-dir",
-         str(fake_bin.parent), "--out", str(tmp_path / "out"), "--stages", "08",
-         "--workloads", "W5"], capture_output=True, text=True, timeout=120)
+        [str(REPO / "bench" / "run"), "--quick", "--build-dir", str(fake_bin.parent),
+         "--out", str(tmp_path / "out"), "--stages", stage.id, "--workloads", "W5"],
+        capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     saved = json.loads((tmp_path / "out" / "quick.json").read_text())
     w5 = [r for r in saved["results"] if r["workload"] == "W5"]
     assert [r["status"] for r in w5] == ["not built"]
     assert not saved["failures"]
     report = (tmp_path / "out" / "bench.md").read_text()
-    assert "| 08 io_uring | not built |" in report
+    assert f"| {stage.label} | not built |" in report

@@ -14,9 +14,10 @@ SERVERS = REPO / "tests" / "check" / "servers"
 
 def check(*args: str, timeout: float = 600, env: dict[str, str] | None = None,
           cwd: pathlib.Path = REPO) -> subprocess.CompletedProcess:
-    """scripts/check ARGS, under this interpreter (Debian's, with pytest), from the repository's
-    top: its output and exit status."""
-    return subprocess.run([sys.executable, str(CHECK), *args], capture_output=True, text=True,
+    """scripts/check ARGS, as a student runs it (the command, which runs Debian's Python with
+    pytest), from the repository's top unless `cwd` says otherwise: its output and exit
+    status."""
+    return subprocess.run([str(CHECK), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})},
                           stdin=subprocess.DEVNULL)
 

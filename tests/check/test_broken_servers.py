@@ -12,12 +12,12 @@ import re
 
 import pytest
 
-from run import REPO, check, normalized, python_server
+from tests.check.run import REPO, check, normalized, python_server
 
 GOLDEN = REPO / "tests" / "check" / "golden"
 SEED = "1"  # fixed: the recorded reports show payloads from this seed
 
-# Each broken server, and the rule it must fail (docs/protocol.md, support/rules.py).
+# Each broken server, and the rule it must fail (docs/protocol.md, chapter/rules.py).
 BROKEN = {
     "echo_server": "1 rot13",
     "reordered_server": "2 line end",

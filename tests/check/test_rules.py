@@ -5,19 +5,21 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from run import REPO
-from support.rules import RULES
+from chapter import stages
+from chapter.rules import RULES
+from tests.check.run import REPO
 
 PROTOCOL = (REPO / "docs" / "protocol.md").read_text()
-SUITES = ["tests/protocol", "tests/robustness"]
+SUITES = [REPO / "tests" / "protocol", REPO / "tests" / "robustness", *stages.test_directories()]
 
 
 def marked_tests() -> dict[int, set[str]]:
     """Rule number -> tests marked with it, as the table names them: `name` for
-    test_protocol.py, `file.py::name` for the others."""
+    test_protocol.py, `file.py::name` for the others of tests/, `NN-name/file.py::name` for a
+    stage's own."""
     found: dict[int, set[str]] = {}
     for suite in SUITES:
-        for path in sorted((REPO / suite).glob("test_*.py")):
+        for path in sorted(suite.glob("test_*.py")):
             spec = importlib.util.spec_from_file_location(f"rules_{path.stem}", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -29,7 +31,9 @@ def marked_tests() -> dict[int, set[str]]:
                 marks = [m for m in getattr(function, "pytestmark", []) if m.name == "rule"]
                 marks = marks or [m for m in module_marks if m.name == "rule"]
                 assert marks, f"{path.name}::{name} has no rule mark"
-                shown = name if path.name == "test_protocol.py" else f"{path.name}::{name}"
+                shown = (name if path.name == "test_protocol.py" else
+                         f"{path.parent.name}/{path.name}::{name}" if stages.owner_of(path)
+                         else f"{path.name}::{name}")
                 found.setdefault(marks[0].args[0], set()).add(shown)
     return found
 
@@ -43,6 +47,6 @@ def test_every_rule_has_its_anchor_and_name_in_protocol_md():
 def test_the_table_lists_exactly_the_tests_marked_with_each_rule():
     table = {}
     for row in re.findall(r"^\| (\d+) [a-z0-9 ]+ \| (.+) \|$", PROTOCOL, re.MULTILINE):
-        table[int(row[0])] = set(re.findall(r"`([\w.:]+)`", row[1]))
+        table[int(row[0])] = set(re.findall(r"`([\w.:/-]+)`", row[1]))
     marked = {n: tests for n, tests in marked_tests().items() if n <= 10}
     assert table == marked

@@ -14,13 +14,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import stages
-from conftest import program_path
-from run import CHECK, REPO, SERVERS, check, python_server
-from support import procfs
-from support.rules import RULES
-from support.server import ServerProcess
-from support.target import stage_command
+from chapter import stages
+from chapter.pytest_plugin import program_path
+from tests.check.run import CHECK, REPO, SERVERS, check, python_server
+from chapter import procfs
+from chapter.rules import RULES
+from chapter.server import ServerProcess
+from chapter.target import stage_command
 
 
 def test_no_target_is_a_usage_error_with_exit_status_2():
@@ -67,7 +67,7 @@ def test_interrupting_the_tester_stops_the_program_it_started(tmp_path):
     # A copy under a name of its own, to find its processes by their command line.
     server = tmp_path / "interrupted_server.py"
     server.write_text((SERVERS / "rot13_server.py").read_text())
-    with subprocess.Popen([sys.executable, str(CHECK), "--", sys.executable, str(server),
+    with subprocess.Popen([str(CHECK), "--", sys.executable, str(server),
                            "--bind", "{host}", "--port", "{port}"], stdout=subprocess.PIPE,
                           text=True, cwd=REPO) as tester:
         try:

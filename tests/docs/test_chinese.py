@@ -1,7 +1,8 @@
 """Chinese text uses Chinese punctuation: full-width in prose, half-width only inside code.
 
 Checked: every *.zh-CN.md of the repository, docs/glossary.md (the rules only fire where Chinese
-is, so its English columns pass untouched) and the Chinese strings of scripts/tour_text.py.
+is, so its English columns pass untouched) and the Chinese strings of the tour (chapter/tour.py,
+each stage's tour.py) and of the registry (each stage.json's title).
 
 What is left out before checking: fenced code blocks, inline code spans (each becomes one opaque
 token, "a span"), link and image targets (`[text](target)` keeps only its text), bare URLs and
@@ -48,11 +49,12 @@ comment in a shell example is read as prose too.
 """
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import re
 
 import pytest
+
+from chapter import stages, tour
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
@@ -223,10 +225,15 @@ def findings_in_markdown(path: pathlib.Path) -> list[str]:
 
 
 def tour_strings() -> dict[str, str]:
-    spec = importlib.util.spec_from_file_location("tour_text", REPO / "scripts" / "tour_text.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.TEXT["zh-CN"]
+    """Every Chinese string of the tour and the registry, by where it is: the tour's shared
+    narration, each stage's step (its tour.py) and each stage's title (its stage.json)."""
+    found = {f"chapter/tour.py: zh-CN {k}": v for k, v in tour.TEXT["zh-CN"].items()}
+    for d in stages.descriptions():
+        found[f"{d.directory}/stage.json: title"] = d.title["zh-CN"]
+        if d.has("tour"):
+            step = tour.load_step(d).TEXT["zh-CN"]
+            found.update({f"{d.directory}/tour.py: zh-CN {k}": v for k, v in step.items()})
+    return found
 
 
 def chinese_markdown_files() -> list[pathlib.Path]:
@@ -239,12 +246,12 @@ def chinese_markdown_files() -> list[pathlib.Path]:
 BAD = [
     "安装缺少的软件包、构建,然后逐个阶段演示",                  # 1: comma between Han
     "直接使用 epoll:libevent 在 Linux 上",                      # 4: colon glued between words
-    "# 06-libevent-bufferevent:libevent 负责读写",              # 4, in a heading
+    "# 09-example-server:libevent 负责读写",                    # 4, in a heading
     "Linux 有 `epoll`,BSD 和 macOS 有 `kqueue`",                # 1: looks past the code span
     "显示 0.0%;`ls -l /proc/$PID/fd` 的布局",                   # 1 (";" before a code span)
-    "我们数到，05:1294 次 `epoll_wait`",                         # 5: a label, not a time
-    "1293 次 `sendto`;06:4984 次",                               # 1 and 5
-    "常驻内存 3.3 MB（05 是 4.4 MB,06 是 5.7 MB）",              # 3
+    "我们数到，09:1294 次 `epoll_wait`",                         # 5: a label, not a time
+    "1293 次 `sendto`;10:4984 次",                               # 1 and 5
+    "常驻内存 3.3 MB（09 是 4.4 MB,10 是 5.7 MB）",              # 3
     "然后按 Ctrl-C:",                                           # 2
     "每次唤醒的开销是 O（最大描述符）。",                        # 7
     "调用 select（）之后",                                      # 7
@@ -252,14 +259,14 @@ BAD = [
     "退出状态为 0(E02.10)；监听所有网卡",                        # 6: glued to a digit, not a word
     "选用最好的后端(epoll)，空闲连接",                           # 6: CJK outside
     "见 `fcntl`(对监听套接字)",                                  # 6
-    "那就是 `select()`,\n阶段 04。",                             # 1, across a line break
+    "那就是 `select()`,\n阶段 09。",                             # 1, across a line break
     "为什么?",                                                  # 1
     '这个 0 就是"页面已经完整"的信号',                            # 8
     "等在 `recv()` 里(以及\n`send()` 里)。",                     # 6, across lines
 ]
 GOOD = [
-    "[中文](01-blocking-client/README.zh-CN.md) · [English](01-blocking-client/README.md)",
-    "见[勘误](../docs/ERRATA.md#errata-04)中的 04 一节",
+    "[中文](09-example-server/README.zh-CN.md) · [English](09-example-server/README.md)",
+    "见[勘误](../docs/ERRATA.md#errata-09)中的 09 一节",
     "`socat TCP-LISTEN:8001,bind=127.0.0.1,reuseaddr -` 可以代替 `nc -l`。",
     "会议定在 12:30 开始，监听 127.0.0.1:40713。",
     "每次调用开销 O(1)，一次唤醒的开销是 O(就绪数)，见 epoll(7)。",
@@ -267,7 +274,7 @@ GOOD = [
     "每秒 108,171 次 `accept4`。",
     "书里打印 \"No ipv6 support, sorry.\"，而且只尝试第一个地址。",
     "文档站点见 https://example.org/a,b;c:d(e) 上的说明。",
-    "它打印的是 `epoll; round trip 20 us -> 17 us with 2000 idle`（04：`23 us -> 307 us`）。",
+    "它打印的是 `epoll; round trip 20 us -> 17 us with 2000 idle`（09：`23 us -> 307 us`）。",
     "用 `std::map` 和 common::Fd 管理描述符，监听 ::1 或 127.0.0.1。",
     "**E01.2**：出错时 stderr 上只有一行（`a: b: c`），退出状态非零。",
     "English only, (with parentheses): fine; and so on.",
@@ -341,7 +348,7 @@ def test_no_chinese_text_uses_a_calque_the_glossary_replaces():
             findings.append(f"{path.relative_to(REPO)}:{number}: {calque} (say {CALQUES[calque]})")
     for key, value in tour_strings().items():
         for _, calque in calques_in(value):
-            findings.append(f"scripts/tour_text.py: zh-CN {key}: {calque} (say {CALQUES[calque]})")
+            findings.append(f"{key}: {calque} (say {CALQUES[calque]})")
     assert not findings, "\n" + "\n".join(findings)
 
 
@@ -352,5 +359,5 @@ def test_every_chinese_text_uses_chinese_punctuation():
         findings += findings_in_markdown(path)
     for key, value in tour_strings().items():
         for _, rule, excerpt in check_segment(PLACEHOLDER.sub("0", value)):
-            findings.append(f"scripts/tour_text.py: zh-CN {key}: {rule}: …{excerpt}…")
+            findings.append(f"{key}: {rule}: …{excerpt}…")
     assert not findings, "\n" + "\n".join(findings)

@@ -2,10 +2,11 @@
 entry is marked in the code, and every test an entry cites exists."""
 from __future__ import annotations
 
-import pathlib
 import re
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+from chapter import stages
+
+REPO = stages.REPO
 ERRATA = (REPO / "docs" / "ERRATA.md").read_text()
 ENTRY = re.compile(r"^\| (E0\d\.\d+) \|", re.MULTILINE)
 MARKER = re.compile(r"\[(E0\d\.\d+(?:, E0\d\.\d+)*)\]")
@@ -21,8 +22,7 @@ def markers() -> dict[str, set[str]]:
     """Source file -> the entry ids it marks: each stage's main.cpp, and common/, where the
     fixes that every stage shares live (the listener's backlog, the default address)."""
     found = {}
-    sources = [*(p for p in REPO.glob("[0-9][0-9]*-*/main.cpp")
-                 if re.fullmatch(r"\d\d[a-z]?-.+", p.parent.name)),  # 02, 02b, ...
+    sources = [*(d.path / "main.cpp" for d in stages.descriptions()),
                *REPO.glob("common/*.[ch]pp")]
     for source in sorted(sources):
         ids = set()
@@ -47,7 +47,8 @@ def test_every_entry_is_marked_in_the_code():
 
 def test_every_cited_test_exists():
     defined = set()
-    for path in (REPO / "tests").rglob("*.py"):
+    for path in [*(REPO / "tests").rglob("*.py"),
+                 *(p for d in stages.descriptions() for p in d.path.glob("test_*.py"))]:
         defined.update(re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE))
     for path in (REPO / "tests" / "unit").rglob("*.cpp"):
         for suite, name in re.findall(r"^TEST(?:_F|_P)?\((\w+), (\w+)\)", path.read_text(),

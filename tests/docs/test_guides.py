@@ -16,7 +16,9 @@ whether written `name()` or as a C or libevent name (`evbuffer_*`, `bufferevent_
 `evutil_*`, `epoll_*`, anywhere in the span), and every `common::` name, must occur as an
 identifier (not in a comment or a string) in the code the guide describes: its stage's main.cpp,
 the main.cpp of every stage it links a diff with (docs/diffs/AA-BB.diff), or common/. Names a
-guide mentions on purpose without that code using them are in NOT_IN_OUR_CODE, with the reason.
+guide mentions on purpose without that code using them are in its stage's description
+(`guide.names_not_in_code` in stage.json), each with the reason; so are the figures its guides
+measure themselves (`guide.measures`).
 """
 from __future__ import annotations
 
@@ -25,37 +27,22 @@ import re
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+from chapter import stages
+
+REPO = stages.REPO
 RESULTS = [REPO / "docs" / "bench.md", *sorted((REPO / "bench" / "results").glob("*.md"))]
-GUIDES = sorted(REPO.glob("[0-9][0-9]*-*/README*.md"))
+GUIDES = [g for d in stages.descriptions() for g in sorted(d.path.glob("README*.md"))]
 DOCUMENTS = [*GUIDES, REPO / "README.md", REPO / "README.zh-CN.md", REPO / "docs" / "ERRATA.md",
              REPO / "docs" / "instructors.md", REPO / "docs" / "instructors.zh-CN.md"]
 
-# Figures a document measured with its own command, shown beside it: stage directory (for its
-# guides) or document path -> figures.
-MEASURED_BY_THE_GUIDE = {
-    # Exercise 2's round-trip script, spinning and then napping.
-    "03-nonblocking-spin": {"13", "1060"},
+# Figures a document other than a guide measured with its own command, shown beside it (a
+# guide's are in its stage's description, guide.measures): document path -> figures.
+MEASURED_BY_THE_DOCUMENT = {
     # The answers quote 03's exercise 2 (13 µs while spinning) and measure 04's exercise 3 with
     # a script of their own: a table of round trips against idle connections, 0.16 µs more per
     # idle connection, 05 flat at 28 µs.
     "docs/instructors.md": {"13", "0.16", "28"},
     "docs/instructors.zh-CN.md": {"13", "0.16", "28"},
-}
-
-# Functions a guide names that no code it describes calls, on purpose: name -> (the stages
-# whose guides may name it, why).
-NOT_IN_OUR_CODE = {
-    "gethostbyname": ("01", "the book's lookup, which getaddrinfo() replaced (E01.1)"),
-    "recvfrom": ("01", "recv() as strace shows it: the system call glibc's recv() makes"),
-    "i_still_want_to_read": ("03", "a placeholder of the book's loop"),
-    "handle_input": ("03", "a placeholder of the book's loop"),
-    "poll": ("05 07", "a backend libevent may choose; only libevent calls it"),
-    "epoll_wait": ("05 06", "what libevent's epoll backend calls, as strace shows it"),
-    "epoll_ctl": ("05 06", "what libevent's epoll backend calls, as strace shows it"),
-    "evbuffer_readln": ("06", "the book's per-line call (E06.3)"),
-    "dup": ("07", "named as what 07 does not do"),
-    "fork": ("07", "named as what 07 does not do"),
 }
 
 NUMBER = r"\d+(?:\.\d+)?"
@@ -98,17 +85,12 @@ def identifiers(path: pathlib.Path) -> set[str]:
     return set(re.findall(r"\w+", NOT_CODE.sub(" ", path.read_text())))
 
 
-def stage_dir(number: str) -> pathlib.Path | None:
-    found = sorted(REPO.glob(f"{number}-*/main.cpp"))
-    return found[0].parent if found else None
-
-
 def described_code(guide: pathlib.Path) -> set[str]:
     """Identifiers of the code a guide describes: its stage, the stages it diffs with, common/."""
-    stages = {guide.parent}
+    dirs = {guide.parent}
     for pair in DIFF_LINK.findall(guide.read_text()):
-        stages.update(d for d in map(stage_dir, pair) if d is not None)
-    sources = [*(d / "main.cpp" for d in stages), *sorted((REPO / "common").glob("*.[ch]pp"))]
+        dirs.update(stages.find(key).path for key in pair)
+    sources = [*(d / "main.cpp" for d in dirs), *sorted((REPO / "common").glob("*.[ch]pp"))]
     return set().union(*(identifiers(p) for p in sources if p.exists()))
 
 
@@ -125,7 +107,7 @@ def named_functions(text: str) -> set[str]:
 
 
 def test_the_rules_catch_what_they_should():
-    ratios, times = figures("06 reaches 0.88× of 07, `0.5×` in code, 1.0x here, 0x80 is a byte;\n"
+    ratios, times = figures("09 reaches 0.88× of 10, `0.5×` in code, 1.0x here, 0x80 is a byte;\n"
                             "```\n9.9×\n```\n14.8 µs alone, 160 to 260 us, 138 微秒。")
     assert ratios == {"0.88", "1.0"}
     assert times == {"14.8", "160", "260", "138"}
@@ -139,8 +121,9 @@ def test_the_rules_catch_what_they_should():
 def test_benchmark_figures_are_those_of_the_committed_results(document):
     known_ratios, known_numbers = measured()
     ratios, times = figures(document.read_text())
-    own = (MEASURED_BY_THE_GUIDE.get(document.parent.name, set())
-           | MEASURED_BY_THE_GUIDE.get(str(document.relative_to(REPO)), set()))
+    owner = stages.owner_of(document)
+    own = (set(owner.guide.get("measures", ())) if owner else set()) | \
+        MEASURED_BY_THE_DOCUMENT.get(str(document.relative_to(REPO)), set())
     unknown = sorted(f"{r}×" for r in ratios - known_ratios) + sorted(
         f"{t} µs" for t in times - known_numbers - own)
     assert not unknown, (f"{document.relative_to(REPO)} quotes figures that are in no committed "
@@ -150,9 +133,9 @@ def test_benchmark_figures_are_those_of_the_committed_results(document):
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: str(p.relative_to(REPO)))
 def test_functions_a_guide_names_are_in_the_code_it_describes(guide):
     code = described_code(guide)
-    number = guide.parent.name.split("-", 1)[0]
-    allowed = {name for name, (stages, _) in NOT_IN_OUR_CODE.items() if number in stages.split()}
+    allowed = set(stages.owner_of(guide).guide.get("names_not_in_code", {}))
     missing = sorted(n for n in named_functions(guide.read_text()) if n not in code | allowed)
     assert not missing, (f"{guide.relative_to(REPO)} names {missing}, found neither in "
                          f"{guide.parent.name}/main.cpp, nor in the stages it diffs with, nor in "
-                         "common/ (or list it in NOT_IN_OUR_CODE with the reason)")
+                         "common/ (or list it in its stage.json's guide.names_not_in_code with "
+                         "the reason)")

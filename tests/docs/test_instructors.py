@@ -8,14 +8,15 @@ import re
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+from chapter import stages
+
+REPO = stages.REPO
 PAGES = {"en": (REPO / "docs" / "instructors.md", "README.md", "## Exercises",
                 "#### Exercise {n}: {title}"),
          "zh-CN": (REPO / "docs" / "instructors.zh-CN.md", "README.zh-CN.md", "## 练习",
                    "#### 练习 {n}：{title}")}
-STAGE = re.compile(r"\d\d[a-z]?-[\w-]+")
 EXERCISE = re.compile(r"^(\d+)\. \*\*(.+?)\*\*", re.MULTILINE)
-CITED = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)(?:\[[^\]]*\])?`")
+CITED = re.compile(r"`((?:tests/[\w/]+|\d\d[a-z]?-[\w-]+)/\w+\.py)::(test_\w+)(?:\[[^\]]*\])?`")
 BARE = re.compile(r"`(test_\w+)(?:\[[^\]]*\])?`")
 
 
@@ -31,8 +32,7 @@ def exercises(guide: pathlib.Path, section: str) -> list[tuple[str, str]]:
 
 
 def guides(name: str) -> list[pathlib.Path]:
-    return sorted(p / name for p in REPO.iterdir()
-                  if STAGE.fullmatch(p.name) and (p / name).exists())
+    return [d.path / name for d in stages.descriptions() if (d.path / name).exists()]
 
 
 @pytest.mark.parametrize("lang", sorted(PAGES))
@@ -57,7 +57,8 @@ def test_every_test_the_page_names_exists(lang):
     page = PAGES[lang][0]
     text = page.read_text()
     every = set()
-    for path in (REPO / "tests").rglob("*.py"):
+    for path in [*(REPO / "tests").rglob("*.py"),
+                 *(p for d in stages.descriptions() for p in d.path.glob("test_*.py"))]:
         every.update(re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE))
     unknown = []
     for path, name in CITED.findall(text):

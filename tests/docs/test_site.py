@@ -8,20 +8,19 @@ Needs the site built first (the CTest test docs.site depends on docs.doxygen, wh
 from __future__ import annotations
 
 import pathlib
-import re
 import shutil
 import subprocess
 import tempfile
 
 import pytest
 
+from chapter import stages
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--disable-quic"]
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
-# Every stage directory with a guide (01-blocking-client, 02b-thread-server, ...).
-STAGES = sorted(p.name for p in REPO.glob("[0-9][0-9]*-*")
-                if re.fullmatch(r"\d\d[a-z]?-.+", p.name) and (p / "README.md").exists())
+# Every stage (the registry's), each with its guide.
+STAGES = [d.directory for d in stages.descriptions()]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +73,9 @@ def test_side_by_side_timelines_page_renders(site):
     page = site / "traces" / "side-by-side.html"
     assert page.exists(), "the site has no traces/side-by-side.html (scripts/docs-site copies it)"
     html = dom(page)
-    assert "Who waits where" in html and html.count("<svg") >= 9  # 02 to 08, one picture each
-    assert 'id="stage-03"' in html and 'id="stage-08"' in html
+    traced = [d.key for d in stages.servers() if d.has("trace")]
+    assert "Who waits where" in html and html.count("<svg") >= len(traced)  # one picture each
+    assert all(f'id="stage-{key}"' in html for key in traced)
     assert_screenshot(page, site.parent / "screenshot-timelines.png", "1400,2400", 50_000)
 
 
@@ -88,7 +88,7 @@ def test_every_stage_guide_renders_with_its_diagram(site, stage_dir, lang):
     html = dom(page)
     assert stage_dir in html
     assert f"io-{stage_dir.split('-', 1)[0]}.svg" in html  # io-02.svg, io-02b.svg
-    if not stage_dir.startswith("01"):  # a server: its timeline (scripts/trace) too
+    if stages.find(stage_dir).has("trace"):  # a server: its timeline (scripts/trace) too
         assert f"trace-{stage_dir.split('-', 1)[0]}.svg" in html
     if lang == "zh-CN":
         assert "阶段" in html or "服务器" in html or "客户端" in html  # the Chinese text itself

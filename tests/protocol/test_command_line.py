@@ -12,9 +12,9 @@ import selectors
 
 import pytest
 
-from support import procfs
-from support.client import Client
-from support.server import exit_description
+from chapter import procfs
+from chapter.client import Client
+from chapter.server import exit_description
 
 pytestmark = pytest.mark.rule(10)
 
@@ -109,24 +109,28 @@ def test_equals_forms_of_the_options_work(target):
             stopped(proc)
 
 
-@pytest.mark.stage_specific(only=["02c"])
-@pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1025", "99999999999"])
-def test_thread_pool_refuses_a_bad_pool_size_and_exits_2(target, count):
-    result = target.run("--threads", count)
+@pytest.mark.stage_specific(has="pool")
+@pytest.mark.parametrize("count", ["0", "-1", "abc", "", "past-max", "99999999999"])
+def test_thread_pool_refuses_a_bad_pool_size_and_exits_2(stage, target, count):
+    pool = stage.description.pool
+    if count == "past-max":
+        count = str(pool["max"] + 1)
+    result = target.run(pool["option"], count)
     assert result.returncode == 2
-    assert f"bad --threads '{count}' (1 to 1024)" in result.stderr
-    assert "usage:" in result.stderr and "--threads N" in result.stderr
+    assert f"bad {pool['option']} '{count}' (1 to {pool['max']})" in result.stderr
+    assert "usage:" in result.stderr and f"{pool['option']} N" in result.stderr
 
 
-@pytest.mark.stage_specific(only=["02c"])
-def test_thread_pool_help_names_its_option_and_default(target):
+@pytest.mark.stage_specific(has="pool")
+def test_thread_pool_help_names_its_option_and_default(stage, target):
+    pool = stage.description.pool
     result = target.run("--help")
     assert result.returncode == 0
-    assert "[--threads N]" in result.stdout.splitlines()[0]
-    assert "(default 4)" in result.stdout
+    assert f"[{pool['option']} N]" in result.stdout.splitlines()[0]
+    assert f"(default {pool['default']})" in result.stdout
 
 
-@pytest.mark.stage_specific(never=["02c"])
+@pytest.mark.stage_specific(has_not="pool")
 def test_other_stages_have_no_threads_option(target):
     result = target.run("--threads", "4")
     assert result.returncode == 2

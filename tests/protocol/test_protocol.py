@@ -1,9 +1,9 @@
-"""docs/protocol.md, point by point, against every server stage in tests/stages.py, and against
-any program scripts/check is given.
+"""docs/protocol.md, point by point, against every server stage (the registry's, chapter/stages.py),
+and against any program scripts/check is given.
 
 Each test starts the server on a port the tester picked, speaks raw bytes to it and compares the
 answer byte for byte. No test knows which program it talks to: that is the point of the suite.
-Each is marked with its rule (support/rules.py), the step of scripts/check it belongs to; the
+Each is marked with its rule (chapter/rules.py), the step of scripts/check it belongs to; the
 payloads that are not the protocol's own examples are random, from the run's printed seed.
 """
 from __future__ import annotations
@@ -16,12 +16,12 @@ import time
 
 import pytest
 
-from support import payloads, procfs
-from support.bytesdiff import assert_answer
-from support.client import Client
-from support.reference import MAX_LINE, answer, rot13
-from support.server import exit_description
-from support.target import on_this_machine
+from chapter import payloads, procfs
+from chapter.bytesdiff import assert_answer
+from chapter.client import Client
+from chapter.reference import MAX_LINE, answer, rot13
+from chapter.server import exit_description
+from chapter.target import on_this_machine
 
 
 # Rule 1: output is the ROT13 of the input ------------------------------------------------------

@@ -1,6 +1,6 @@
 """Randomised differential test: random byte streams, cut into random segments with random
 pauses, sometimes half-closed, against every stage; the answer must equal the reference model
-of docs/protocol.md (tests/support/reference.py) byte for byte.
+of docs/protocol.md (chapter/reference.py) byte for byte.
 
 In CI it runs a fixed budget of examples from a fixed seed (the `ci` profile in conftest.py).
 A longer run: `pytest tests/robustness/test_differential.py --hypothesis-profile=long`
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from support.client import Client
-from support.reference import MAX_LINE, answer
+from chapter.client import Client
+from chapter.reference import MAX_LINE, answer
 
 pytestmark = pytest.mark.rule(2)
 

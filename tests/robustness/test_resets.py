@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import procfs
-from support.client import Client
+from chapter import procfs
+from chapter.client import Client
 
 pytestmark = pytest.mark.rule(7)
 

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from support.client import Client
-from support.reference import answer
-from support.sampling import record_figure
+from chapter.client import Client
+from chapter.reference import answer
+from chapter.sampling import record_figure
 
 pytestmark = pytest.mark.rule(6)
 

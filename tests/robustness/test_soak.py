@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from support import procfs
-from support.client import Client
-from support.reference import answer
-from support.sampling import SANITIZED, RssSampler, record_figure
+from chapter import procfs
+from chapter.client import Client
+from chapter.reference import answer
+from chapter.sampling import SANITIZED, RssSampler, record_figure
 
 pytestmark = pytest.mark.rule(9)
 

@@ -1,28 +1,23 @@
-"""Ctrl-C during the tour (scripts/tour.py): it stops every server it started, says so in one
+"""Ctrl-C during the tour (chapter/tour.py): it stops every server it started, says so in one
 line, prints no traceback, and exits 130.
 
 A terminal's Ctrl-C sends SIGINT to the whole foreground process group, the servers included;
 a `kill -INT` reaches the tour alone, which must then stop its servers itself. Both are tried,
-while stage 03's server is running.
+while the first server stage's server is running.
 """
 from __future__ import annotations
 
 import os
-import pathlib
 import signal
 import subprocess
-import sys
 
 import pytest
 
-from support import procfs
+from chapter import procfs, stages
+from chapter.tour import TEXT
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-
-from tour_text import TEXT  # noqa: E402
-
-STARTED = "$ 03-nonblocking-spin --port 0"
+STAGE = stages.servers()[0]
+STARTED = f"$ {STAGE.directory} --port 0"
 
 
 def cmdline(pid: int) -> bytes:
@@ -36,8 +31,8 @@ def cmdline(pid: int) -> bytes:
 @pytest.mark.parametrize("to_whom", ["process_group", "tour_only"])
 def test_ctrl_c_stops_the_servers_says_so_in_one_line_and_exits_130(bin_dir, to_whom):
     tour = subprocess.Popen(
-        ["/usr/bin/python3", str(REPO / "scripts" / "tour.py"), "--stage", "03",
-         "--build-dir", str(bin_dir.parent)],
+        ["/usr/bin/python3", "-P", "-m", "chapter.tour", "--stage", STAGE.key,
+         "--build-dir", str(bin_dir.parent)], env={**os.environ, "PYTHONPATH": str(stages.REPO)},
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True)  # its own process group, as a shell gives a job
     try:
@@ -47,7 +42,7 @@ def test_ctrl_c_stops_the_servers_says_so_in_one_line_and_exits_130(bin_dir, to_
             if STARTED in shown[-1]:
                 break
         else:
-            pytest.fail(f"the tour ended before starting 03's server: {''.join(shown)}")
+            pytest.fail(f"the tour ended before starting {STAGE.key}'s server: {''.join(shown)}")
         servers = {pid: cmdline(pid) for pid in procfs.children(tour.pid)}
         assert servers, "the tour shows a running server but has no child process"
         if to_whom == "process_group":
