@@ -76,6 +76,7 @@ class Mismatch(AssertionError):
     def __init__(self, what: str, *, sent: bytes | None, expected: bytes, received: bytes,
                  at: int | None = None):
         super().__init__(describe(what, sent=sent, expected=expected, received=received, at=at))
+        self.what = what  # the one sentence, without the bytes
 
 
 def assert_answer(received: bytes, expected: bytes, *, sent: bytes | None = None) -> None:

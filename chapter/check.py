@@ -12,7 +12,7 @@ received, a marker under the first wrong byte, and a hint naming the rule. Paylo
 from a printed seed: --seed N repeats a run.
 
 Exit status: 0 when every rule it ran passed, 1 when one failed, 2 for a usage error or a
-program that never started listening, 130 when interrupted (Ctrl-C or SIGTERM: every program it
+program that could not be started or never started listening, 130 when interrupted (Ctrl-C or SIGTERM: every program it
 started is stopped). Needs Debian's Python and pytest (scripts/install-deps),
 and nothing built. docs/write-your-own.md is the guide.
 """
@@ -33,7 +33,7 @@ except ImportError:
              "and run this script with /usr/bin/python3")
 
 from chapter import payloads, stages  # noqa: E402
-from chapter.checker import Checker  # noqa: E402
+from chapter.checker import Checker, headline  # noqa: E402
 from chapter.rules import MODELS, RULES  # noqa: E402
 from chapter.server import NeverListened, interrupt, kill_all  # noqa: E402
 from chapter.target import Command, parse_address  # noqa: E402
@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
                        "seed": seed, "model": args.model, "robust": args.robust},
                       run_all=args.all)
     if problem := preflight(args):
-        print(f"\nthe program never started listening:\n{problem}")
+        print(f"\n{headline(problem)}:\n{problem}")
         report, junit = checker.never_started(problem)
         write_reports(args, report, junit)
         return NEVER_LISTENED

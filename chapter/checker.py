@@ -132,7 +132,7 @@ class Checker:
         if result.status == FAIL:
             for text_line in result.message.splitlines():
                 self.write(f"        {text_line}")
-            self.write(f"        {BY_NUMBER[result.rule].hint_line}")
+            self.write(f"        {BY_NUMBER[result.rule].hint_line(result.message)}")
             if self.failed_rule is None:
                 self.failed_rule = result.rule
         elif result.status == NOT_RUN and result.message != self.last_not_run:
@@ -197,11 +197,16 @@ class Checker:
             **self.header,
             "passed": not self.failed(),
             "seconds": round(time.monotonic() - self.started, 3),
+            "totals": {status: sum(1 for r in self.results if r.status == status)
+                       for status in (PASS, FAIL, NOT_RUN, NOT_REACHED)},
             "rules": [{
+                "number": n,
                 "rule": BY_NUMBER[n].title,
                 "status": self.rule_status(n),
                 "tests": [{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3),
-                           **({"message": r.message} if r.message else {})}
+                           **({"message": r.message} if r.message else {}),
+                           **({"hint": BY_NUMBER[n].hint_for(r.message)}
+                              if r.status == FAIL else {})}
                           for r in self.results_of(n)],
             } for n in self.rules_present()],
         }
@@ -209,7 +214,8 @@ class Checker:
     def never_started(self, message: str) -> tuple[dict, ET.ElementTree]:
         """The JSON and JUnit reports of a run whose program never listened (exit status 2):
         graders get a file for every submission."""
-        report = {**self.header, "passed": False, "error": "the program never started listening",
+        error_text = headline(message)
+        report = {**self.header, "passed": False, "error": error_text,
                   "message": message, "rules": []}
         suites = ET.Element("testsuites", name="scripts/check", tests="1", failures="0",
                             errors="1")
@@ -217,7 +223,7 @@ class Checker:
                               errors="1")
         case = ET.SubElement(suite, "testcase", classname="start",
                              name="the program starts and listens on its port")
-        error = ET.SubElement(case, "error", message="the program never started listening")
+        error = ET.SubElement(case, "error", message=error_text)
         error.text = message
         ET.indent(suites)
         return report, ET.ElementTree(suites)
@@ -243,13 +249,20 @@ class Checker:
                 if r.status == FAIL:
                     failure = ET.SubElement(case, "failure",
                                             message=r.message.splitlines()[0] if r.message else "")
-                    failure.text = f"{r.message}\n{BY_NUMBER[n].hint_line}"
+                    failure.text = f"{r.message}\n{BY_NUMBER[n].hint_line(r.message)}"
                 elif r.status == NOT_RUN:
                     ET.SubElement(case, "skipped", message=r.message)
                 elif r.status == NOT_REACHED:
                     ET.SubElement(case, "skipped", message="not reached: an earlier rule failed")
         ET.indent(suites)
         return ET.ElementTree(suites)
+
+
+def headline(problem: str) -> str:
+    """What went wrong before any test, in a few words: the report's first line, the JSON's
+    error and the JUnit error's message."""
+    return ("the program could not be started" if problem.startswith("cannot start")
+            else "the program never started listening")
 
 
 def failure_text(excinfo) -> str:

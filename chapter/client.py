@@ -12,6 +12,12 @@ DEFAULT_TIMEOUT = 10.0
 SENT_KEPT = 16 << 20  # bytes of what was sent kept for a failure message
 
 
+# Functions that say what the server is doing, called when an answer does not come in time (the
+# suite's fixtures register one for each server they start: chapter/server.py, stall_report()).
+# What they return is added to the failure: "the server was blocked in a send()...".
+STALL_OBSERVERS: list = []
+
+
 class ShortRead(AssertionError):
     """Fewer bytes than wanted: the connection closed, or the deadline passed. `received`
     holds what did arrive."""
@@ -22,7 +28,9 @@ class ShortRead(AssertionError):
 
 
 class Client:
-    def __init__(self, address: tuple[str, int], timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, address: tuple[str, int], timeout: float = DEFAULT_TIMEOUT,
+                 name: str = ""):
+        self.name = name  # "client 4 of 200": failures of a test with many clients say which
         self.sock = socket.create_connection(address, timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
@@ -82,13 +90,22 @@ class Client:
         except ShortRead as e:
             what = ("the server closed the connection before the whole answer arrived"
                     if e.closed else f"no more answer within {timeout or self.timeout:g} s "
-                                     "(the server stopped answering)")
-            raise Mismatch(what, sent=sent, expected=data, received=e.received) from None
+                                     "(the server stopped answering)"
+                    + "".join(observe() for observe in STALL_OBSERVERS))
+            raise Mismatch(self._named(what), sent=sent, expected=data,
+                           received=e.received) from None
         except ConnectionResetError:
-            raise Mismatch("the server reset the connection (did it crash, or close with "
-                           "unread input?)", sent=sent, expected=data, received=b"") from None
-        assert_answer(got, data, sent=sent)
+            raise Mismatch(self._named("the server reset the connection (did it crash, or close "
+                                       "with unread input?)"), sent=sent, expected=data,
+                           received=b"") from None
+        try:
+            assert_answer(got, data, sent=sent)
+        except Mismatch as e:
+            raise Mismatch(self._named(e.what), sent=sent, expected=data, received=got) from None
         self.answered = len(self.sent)
+
+    def _named(self, what: str) -> str:
+        return f"{self.name}: {what}" if self.name else what
 
     def recv_until_eof(self, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)

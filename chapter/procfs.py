@@ -225,13 +225,29 @@ def status_number(pid: int, field: str) -> int:
 # System call numbers as /proc/PID/syscall writes them, for the calls a stage blocks in; from
 # the kernel's tables (arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h).
 SYSCALL_NAMES = {
-    "x86_64": {0: "read", 7: "poll", 23: "select", 42: "connect", 43: "accept", 44: "sendto",
-               45: "recvfrom", 202: "futex", 232: "epoll_wait", 270: "pselect6", 271: "ppoll",
+    "x86_64": {0: "read", 1: "write", 7: "poll", 19: "readv", 20: "writev", 23: "select",
+               42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg",
+               47: "recvmsg", 202: "futex", 232: "epoll_wait", 270: "pselect6", 271: "ppoll",
                281: "epoll_pwait", 288: "accept4", 426: "io_uring_enter"},
-    "aarch64": {22: "epoll_pwait", 63: "read", 72: "pselect6", 73: "ppoll", 98: "futex",
-                202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom", 242: "accept4",
+    "aarch64": {22: "epoll_pwait", 63: "read", 64: "write", 65: "readv", 66: "writev",
+                72: "pselect6", 73: "ppoll", 98: "futex", 202: "accept", 203: "connect",
+                206: "sendto", 207: "recvfrom", 211: "sendmsg", 212: "recvmsg", 242: "accept4",
                 426: "io_uring_enter"},
 }
+SENDS = {"write", "writev", "sendto", "sendmsg"}
+RECVS = {"read", "readv", "recvfrom", "recvmsg"}
+
+
+def blocked_in(pid: int) -> str:
+    """"send" or "recv" when the process (its main thread) sleeps in such a call: a loop that
+    serves many clients and waits on one of them; "" otherwise, or if /proc will not say."""
+    try:
+        if state(pid) != "S":
+            return ""
+        name = syscall(pid)[1]
+    except OSError:
+        return ""
+    return "send" if name in SENDS else "recv" if name in RECVS else ""
 
 
 def syscall(pid: int) -> tuple[str, str]:

@@ -18,7 +18,7 @@ import signal
 
 import pytest
 
-from chapter import payloads, stages
+from chapter import client, payloads, stages
 from chapter.rules import MODELS
 from chapter.server import ServerProcess, exit_description
 from chapter.target import Command, Connect, parse_address, stage_command
@@ -232,9 +232,14 @@ def start_server(target):
     def start(**options):
         server = target.start(**options)
         started.append(server)
+        if isinstance(server, ServerProcess):  # an answer that does not come: say why, if seen
+            client.STALL_OBSERVERS.append(server.stall_report)
         return server
 
     yield start
+    for server in started:
+        if isinstance(server, ServerProcess):
+            client.STALL_OBSERVERS.remove(server.stall_report)
     problems = []
     for server in started:
         if not isinstance(server, ServerProcess):
@@ -246,12 +251,17 @@ def start_server(target):
                                     f"({exit_description(server.proc.returncode)}); the end of "
                                     f"its stderr:\n{server.stderr_tail()}")
                 elif target.stage is None:
-                    # Anyone's program: its exit status on SIGTERM is step 10's test, not every
-                    # test's. Stop it, and kill it if it does not stop.
-                    try:
-                        server.stop(signal.SIGTERM, timeout=2)
-                    except AssertionError:
-                        pass
+                    # Anyone's program: how it stops is step 10's test, not every test's. Stop
+                    # it, and kill it (with its process group) if it does not stop within the
+                    # protocol's second; once it has not, kill it at once from then on, so that
+                    # a server deaf to SIGTERM costs the run one second, not one per test.
+                    if getattr(target, "deaf_to_sigterm", False):
+                        server.kill()
+                    else:
+                        try:
+                            server.stop(signal.SIGTERM, timeout=1)
+                        except AssertionError:
+                            target.deaf_to_sigterm = True
                 else:
                     server.stop(signal.SIGTERM)
                     if server.returncode != 0:

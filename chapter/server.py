@@ -7,6 +7,7 @@ is listening.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
@@ -18,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from chapter import procfs
+from chapter import procfs, rules
 
 READY = re.compile(r"^listening on (\[(?P<v6>[^\]]+)\]|(?P<v4>[^:\s]+)):(?P<port>\d+)$")
 START_TIMEOUT = float(os.environ.get("TEST_START_TIMEOUT", "10"))
@@ -36,6 +37,86 @@ def kill_all() -> None:
     """Ends every server still running (and, for a command, whatever it started)."""
     for server in list(LIVE):
         server.close()
+
+
+class Program:
+    """The program run by itself, with options of a test's choosing (the command line's tests):
+    in a process group of its own, known to kill_all(), and never waited for without a bound.
+    Used as a context manager, it leaves nothing running: what has not stopped is killed, with
+    whatever it started."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]):
+        self.argv = argv
+        _Starting.now = True
+        try:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         stdin=subprocess.DEVNULL, text=True, env=env,
+                                         start_new_session=True)
+            LIVE.add(self)
+        except OSError as e:
+            raise NeverListened(cannot_start(argv, e)) from None
+        finally:
+            _Starting.now = False
+        if _Starting.pending:
+            _Starting.pending = False
+            raise KeyboardInterrupt
+
+    @property
+    def stdout(self):
+        return self.proc.stdout
+
+    def finish(self, timeout: float, why: str) -> subprocess.CompletedProcess:
+        """Waits `timeout` seconds for the program to exit by itself; its output and status.
+        A program still running then is killed, and the test fails saying `why` it should
+        have exited."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise AssertionError(f"`{shlex.join(self.argv)}` was still running {timeout:g} s "
+                                 f"after it started (so it was stopped): {why}") from None
+        return subprocess.CompletedProcess(self.argv, self.proc.returncode, out, err)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, then its exit status; if it is still running `timeout` seconds later, it is
+        killed (with its group) and the test fails saying so."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise AssertionError(f"still running {timeout:g} s after SIGTERM (so it was "
+                                 "killed): docs/protocol.md wants a server to stop within a "
+                                 "second of SIGINT or SIGTERM, with exit status 0") from None
+
+    def close(self) -> None:
+        LIVE.discard(self)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe:
+                pipe.close()
+
+    def __enter__(self) -> "Program":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def cannot_start(argv: list[str], error: OSError) -> str:
+    """One sentence for a program that cannot even be started (not built, not executable)."""
+    program = argv[0]
+    if isinstance(error, FileNotFoundError):
+        why = "there is no such file" + (" (did you build it?)" if "/" in program else
+                                         " on PATH")
+    elif isinstance(error, PermissionError):
+        why = "it is not executable (chmod +x, or run it with its interpreter)"
+    else:
+        why = error.strerror or str(error)
+    return f"cannot start {program}: {why}"
 
 
 class _Starting:
@@ -112,6 +193,11 @@ class ServerProcess:
                 # own: its own process group lets close() end all of them.
                 start_new_session=port is not None)
             LIVE.add(self)
+        except OSError as e:  # not built, not executable: one sentence, never a traceback
+            self._stderr.close()
+            if self._stdout is not None:
+                self._stdout.close()
+            raise NeverListened(cannot_start(self.argv, e)) from None
         finally:
             _Starting.now = False
         if _Starting.pending:
@@ -179,6 +265,19 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def stall_report(self) -> str:
+        """What the server is doing while a client waits in vain, where /proc can tell: a loop
+        that waits in a send() or a recv() for one client serves no other (the hints of
+        chapter/rules.py name the likely bug from these words)."""
+        call = procfs.blocked_in(self.pid) if self.alive() else ""
+        if call == "send":
+            return (f"; meanwhile the server was {rules.BLOCKED_IN_SEND}() (its main thread "
+                    "waited for a client to read)")
+        if call == "recv":
+            return ("; meanwhile the server was blocked in a recv() (its main thread waited for "
+                    "one client to send)")
+        return ""
+
     def stderr(self) -> str:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
@@ -200,8 +299,11 @@ class ServerProcess:
             self.returncode = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"{self.name} still running {timeout}s after "
-                                 f"{signal.Signals(signo).name}")
+            self.returncode = self.proc.returncode
+            raise AssertionError(f"{self.name} was still running {timeout:g} s after "
+                                 f"{signal.Signals(signo).name} (so it was killed): "
+                                 "docs/protocol.md wants a server to stop within a second of "
+                                 "SIGINT or SIGTERM, with exit status 0") from None
         return time.monotonic() - start
 
     def kill(self) -> None:

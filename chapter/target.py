@@ -18,7 +18,7 @@ from typing import Protocol
 import pytest
 
 from chapter import stages
-from chapter.server import NeverListened, ServerProcess, free_port
+from chapter.server import NeverListened, Program, ServerProcess, free_port
 
 
 class Server(Protocol):
@@ -47,8 +47,9 @@ class Target(Protocol):
     def start(self, *, bind: str = ..., wrapper: list[str] | None = ...,
               threads: int | None = ..., env: dict[str, str] | None = ...) -> Server: ...
     def run(self, *args: str, timeout: float = ...) -> subprocess.CompletedProcess: ...
-    def popen(self, *args: str) -> subprocess.Popen: ...
+    def popen(self, *args: str) -> Program: ...
     def base_argv(self) -> list[str]: ...
+
 
 PLACEHOLDERS = ("{port}", "{host}", "{threads}")
 
@@ -68,6 +69,7 @@ class Command:
     stage: stages.Stage | None = None  # for our own programs
     threads: int | None = None  # what {threads} becomes when a test does not say
     id: str = "command"
+    deaf_to_sigterm: bool = False  # it once outlived SIGTERM: later tests kill it at once
 
     def __post_init__(self):
         if not any("{port}" in a for a in self.argv):
@@ -119,17 +121,29 @@ class Command:
                 i += 1
         return self._fill(argv, "127.0.0.1", 0, self.threads)
 
-    def popen(self, *args: str) -> subprocess.Popen:
-        """Starts the program with `args` instead of --bind/--port; stdout is a text pipe."""
-        return subprocess.Popen([*self.base_argv(), *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
-                                env={**os.environ, **self.env})
+    def popen(self, *args: str) -> Program:
+        """Starts the program with `args` instead of --bind/--port; stdout is a text pipe. Use
+        it in a `with`: whatever still runs at its end is killed."""
+        return Program([*self.base_argv(), *args], {**os.environ, **self.env})
 
     def run(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
-        """Runs the program with `args` instead of --bind/--port, to its exit."""
-        return subprocess.run([*self.base_argv(), *args], capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, **self.env},
-                              stdin=subprocess.DEVNULL)
+        """Runs the program with `args` instead of --bind/--port, to its exit, which must come
+        within `timeout` seconds (else it is killed and the test fails saying so)."""
+        with Program([*self.base_argv(), *args], {**os.environ, **self.env}) as program:
+            return program.finish(timeout, "given this command line, a server exits at once: "
+                                           "status 2 and its usage for a bad option or value, "
+                                           "status 1 when it cannot start, status 0 after "
+                                           "--help (docs/protocol.md, command line)")
+
+
+def alive_for_this_rule(server, what: str) -> None:
+    """Ends the test as not run when the server died doing `what`: that death is another
+    rule's failure (rule 7's, for a reset), already reported there; this test checks only its
+    own rule, which needs the server alive."""
+    if isinstance(server, ServerProcess) and not server.alive():
+        server.returncode = server.proc.returncode  # seen: the fixture need not report it again
+        not_run(f"the server died when {what}, which is rule 7's failure; this test needs it "
+                "alive")
 
 
 def on_this_machine(server) -> None:

@@ -22,6 +22,35 @@ def check(*args: str, timeout: float = 600, env: dict[str, str] | None = None,
                           stdin=subprocess.DEVNULL)
 
 
+# The C servers: one source, poll_server.c, built as it is (the known-good C server) or with
+# one classic bug (tests/check/test_broken_servers.py names them).
+C_SOURCE = SERVERS / "poll_server.c"
+C_BUGS = {"poll_server": "", "sigpipe_server": "BUG_SIGPIPE",
+          "leak_on_reset_server": "BUG_LEAK_ON_RESET", "deaf_to_sigterm_server": "BUG_IGNORE_SIGTERM",
+          "stop_race_server": "BUG_STOP_RACE", "blocking_send_server": "BUG_BLOCKING_SEND"}
+
+
+def c_server(name: str, directory: pathlib.Path) -> pathlib.Path:
+    """Compiles poll_server.c into `directory`/`name`, with the bug `name` stands for."""
+    program = directory / name
+    bug = [f"-D{C_BUGS[name]}"] if C_BUGS[name] else []
+    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", *bug, "-o", str(program),
+                    str(C_SOURCE)], check=True, capture_output=True, text=True)
+    return program
+
+
+def processes_running(path: str) -> list[int]:
+    """The processes whose command line names `path`: none may outlive a run of the tester."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and path in open(f"/proc/{entry}/cmdline").read():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
 def python_server(name: str) -> list[str]:
     """The command that starts tests/check/servers/NAME.py, as a student would type it."""
     return [sys.executable, f"tests/check/servers/{name}.py", "--bind", "{host}", "--port",
@@ -33,6 +62,7 @@ def normalized(output: str) -> str:
     ports, this checkout's path and the interpreter's, and what of a Python traceback in a
     server's stderr depends on the Python version (line numbers, the ^^^ marks of 3.11)."""
     output = output.replace(sys.executable, "python3").replace(str(REPO), "REPO")
+    output = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s]+/", "TMP/", output)  # a test's dir
     output = re.sub(r"^ *\| *[\^~]+ *\n", "", output, flags=re.MULTILINE)
     output = re.sub(r'(\| +File "[^"]+", )line \d+', r"\1line N", output)
     output = re.sub(r" *\d+\.\d\d s$", "  N.NN s", output, flags=re.MULTILINE)

@@ -50,3 +50,11 @@ def test_the_table_lists_exactly_the_tests_marked_with_each_rule():
         table[int(row[0])] = set(re.findall(r"`([\w.:/-]+)`", row[1]))
     marked = {n: tests for n, tests in marked_tests().items() if n <= 10}
     assert table == marked
+
+
+def test_every_hint_points_at_a_place_that_exists():
+    for rule in RULES:
+        path, _, anchor = rule.anchor.partition("#")
+        text = (REPO / path).read_text()
+        assert f'id="{anchor}"' in text or f"{{#{anchor}}}" in text, (
+            f"rule {rule.title}'s hint points at {rule.anchor}, which does not exist")

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -19,7 +20,7 @@ from chapter.pytest_plugin import program_path
 from tests.check.run import CHECK, REPO, SERVERS, check, python_server
 from chapter import procfs
 from chapter.rules import RULES
-from chapter.server import ServerProcess
+from chapter.server import Program, ServerProcess
 from chapter.target import stage_command
 
 
@@ -96,6 +97,18 @@ def running_with(text: str) -> list[int]:
     return found
 
 
+def test_a_program_that_does_not_exit_on_a_bad_command_line_is_stopped_saying_so():
+    # The command line's tests run the program by itself: one that ignores a bad option and
+    # runs on must not hang the test, nor be left running.
+    program = Program(["sleep", "30"], dict(os.environ))
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match=r"`sleep 30` was still running 0.5 s after it "
+                                             r"started \(so it was stopped\): it should exit"):
+        program.finish(0.5, "it should exit")
+    assert time.monotonic() - started < 5
+    assert program.proc.poll() is not None  # killed, and reaped
+
+
 def test_a_program_that_never_listens_is_stopped_after_the_start_timeout():
     result = check("--", sys.executable, "-c", "import time; time.sleep(60)", "{port}",
                    env={"TEST_START_TIMEOUT": "1"})
@@ -164,6 +177,14 @@ def test_all_runs_every_rule_and_json_and_junit_say_what_failed(tmp_path):
     failed = [t for r in report["rules"] for t in r["tests"] if t["status"] == "fail"]
     assert failed and all("message" in t and t["seconds"] >= 0 for t in failed)
     assert any("the answer stopped short" in t["message"] for t in failed)
+    # For graders: each rule's number, the totals, and each failure's hint.
+    assert [r["number"] for r in report["rules"]] == [int(r["rule"].split()[0])
+                                                      for r in report["rules"]]
+    assert report["totals"]["fail"] == len(failed)
+    assert sum(report["totals"].values()) == sum(len(r["tests"]) for r in report["rules"])
+    assert all(t["hint"] for t in failed)
+    assert all("hint" not in t for r in report["rules"] for t in r["tests"]
+               if t["status"] != "fail")
 
     suites = ET.parse(junit_file).getroot()
     assert suites.tag == "testsuites"

@@ -7,14 +7,16 @@ program that takes those options (our stages, and any command given to scripts/c
 """
 from __future__ import annotations
 
+import os
 import re
 import selectors
+import time
 
 import pytest
 
 from chapter import procfs
 from chapter.client import Client
-from chapter.server import exit_description
+from chapter.target import alive_for_this_rule
 
 pytestmark = pytest.mark.rule(10)
 
@@ -68,22 +70,20 @@ def test_unresolvable_bind_address_fails_and_exits_1(target):
     assert "no-such-host.invalid" in result.stderr, result.stderr
 
 
-def stopped(proc) -> None:
-    """SIGTERM, then exit status 0 within a second, as docs/protocol.md says."""
-    proc.terminate()
-    status = proc.wait(timeout=5)
-    assert status == 0, (f"SIGTERM ended the server ({exit_description(status)}); the protocol "
-                         "wants it to stop with exit status 0")
-
-
-def ready_port(proc, timeout: float = 5.0) -> int:
-    """The port of the ready line, which must be the first line on stdout, within `timeout`
-    seconds, and say 127.0.0.1."""
+def ready_port(program, timeout: float = 5.0) -> int:
+    """The port of the ready line, which must be the first line on stdout, whole within
+    `timeout` seconds, and say 127.0.0.1."""
+    line, deadline = "", time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        assert sel.select(timeout), (f"no line on stdout within {timeout:g} s: the ready line "
-                                     "'listening on 127.0.0.1:PORT' is missing (or not flushed)")
-    line = proc.stdout.readline()  # the line has begun: the rest follows, or end of file
+        sel.register(program.stdout, selectors.EVENT_READ)
+        while not line.endswith("\n"):
+            left = deadline - time.monotonic()
+            assert left > 0 and sel.select(left), (
+                f"no whole line on stdout within {timeout:g} s (got {line!r}): the ready line "
+                "'listening on 127.0.0.1:PORT' is missing, or not flushed")
+            char = os.read(program.stdout.fileno(), 1).decode(errors="replace")
+            assert char, f"stdout ended before the ready line's end (got {line!r})"
+            line += char
     assert re.fullmatch(r"listening on 127\.0\.0\.1:\d+\n", line), (
         f"the first line on stdout must be 'listening on 127.0.0.1:PORT', got {line!r}")
     return int(line.rsplit(":", 1)[1])
@@ -92,21 +92,15 @@ def ready_port(proc, timeout: float = 5.0) -> int:
 def test_default_bind_address_is_loopback_not_every_interface(target):
     # The book binds to every interface (INADDR_ANY); we listen on 127.0.0.1 unless told. The
     # ready line says where.
-    with target.popen("--port", "0") as proc:
-        try:
-            ready_port(proc)
-        finally:
-            stopped(proc)
+    with target.popen("--port", "0") as program:  # stopped on leaving, whatever it does
+        ready_port(program)
 
 
 def test_equals_forms_of_the_options_work(target):
-    with target.popen("--bind=127.0.0.1", "--port=0") as proc:
-        try:
-            with Client(("127.0.0.1", ready_port(proc))) as c:
-                c.send(b"equals\n")
-                c.expect(b"rdhnyf\n")
-        finally:
-            stopped(proc)
+    with target.popen("--bind=127.0.0.1", "--port=0") as program:
+        with Client(("127.0.0.1", ready_port(program))) as c:
+            c.send(b"equals\n")
+            c.expect(b"rdhnyf\n")
 
 
 @pytest.mark.stage_specific(has="pool")
@@ -145,9 +139,10 @@ def test_a_failed_call_is_logged_as_program_call_strerror(server):
     c.recv_exactly(1000)
     c.reset()
     logged = procfs.wait_until(
-        lambda: re.search(r"^\S+: (recv|send|read|write)\w*: "
-                          r"(Connection reset by peer|Broken pipe)$", server.stderr(),
-                          re.MULTILINE), 2)
+        lambda: not server.alive() or re.search(r"^\S+: (recv|send|read|write)\w*: "
+                                                r"(Connection reset by peer|Broken pipe)$",
+                                                server.stderr(), re.MULTILINE), 2)
+    alive_for_this_rule(server, "a client reset its connection")
     assert logged, ("no log line such as 'my_server: recv: Connection reset by peer' on stderr; "
                     f"stderr was:\n{server.stderr()[-2000:]}")
     with Client(server.address) as after:

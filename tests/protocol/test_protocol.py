@@ -21,7 +21,7 @@ from chapter.bytesdiff import assert_answer
 from chapter.client import Client
 from chapter.reference import MAX_LINE, answer, rot13
 from chapter.server import exit_description
-from chapter.target import on_this_machine
+from chapter.target import alive_for_this_rule, on_this_machine
 
 
 # Rule 1: output is the ROT13 of the input ------------------------------------------------------
@@ -166,7 +166,7 @@ def test_idle_client_does_not_delay_an_active_one(server, rng):
 
 @pytest.mark.rule(6)
 def test_200_interleaved_clients_each_get_their_own_answers(server, rng):
-    clients = [Client(server.address) for _ in range(200)]
+    clients = [Client(server.address, name=f"client {i} of 200") for i in range(200)]
     try:
         for round_ in range(3):
             lines = [b"client %d round %d %s\n" % (i, round_, payloads.word(rng))
@@ -186,11 +186,13 @@ def test_clients_answered_concurrently_from_threads(server):
 
     def talk(n: int) -> None:
         try:
-            data = b"".join(b"thread %d line %d\n" % (n, i) for i in range(300)) + b"end"
-            with Client(server.address) as c:
-                assert_answer(c.exchange(data, timeout=60), answer(data), sent=data)
+            # Whole lines only, and no half-close: this test is about rule 6, not rule 4.
+            data = b"".join(b"thread %d line %d\n" % (n, i) for i in range(300))
+            with Client(server.address, name=f"thread {n} of 20") as c:
+                c.send(data)
+                c.expect(answer(data), timeout=60)
         except Exception as e:  # collected and asserted below, in the test's own thread
-            errors.append(f"thread {n}: {e}")
+            errors.append(str(e) if isinstance(e, AssertionError) else f"thread {n}: {e!r}")
 
     threads = [threading.Thread(target=talk, args=(n,)) for n in range(20)]
     for t in threads:
@@ -259,6 +261,22 @@ def test_peer_closing_without_reading_leaves_the_server_serving(server):
     assert server.alive()
 
 
+@pytest.mark.rule(7)
+def test_peer_resetting_after_its_half_close_leaves_the_server_serving(server):
+    # A client that shuts down its write side and then resets, with answers still owed: the
+    # server's next send() then fails with EPIPE, not ECONNRESET (the connection was half
+    # closed), and a server that does not ignore SIGPIPE dies of it.
+    for _ in range(5):
+        c = Client(server.address)
+        c.send(b"owed\n" * 20_000 + b"and a partial line")
+        c.shutdown_write()
+        c.reset()
+    with Client(server.address) as c:
+        c.send(b"after the half-closed resets\n")
+        c.expect(b"nsgre gur unys-pybfrq erfrgf\n")
+    assert server.alive()
+
+
 # Rule 9: a departing client releases what it held ----------------------------------------------
 
 @pytest.mark.rule(9)
@@ -276,6 +294,23 @@ def test_clients_leaving_release_their_descriptors_and_processes(server):
     released = procfs.wait_until(
         lambda: procfs.open_fds(server.pid) <= baseline and not procfs.children(server.pid), 5)
     assert released, procfs.unreleased(server.pid, baseline, "20 clients connected and left")
+
+
+@pytest.mark.rule(9)
+def test_clients_that_reset_release_their_descriptors(server):
+    # Their recv() or send() fails (ECONNRESET): the connection must be closed all the same.
+    with Client(server.address) as warmup:
+        warmup.send(b"warm\n")
+        warmup.expect(b"jnez\n")
+    baseline = procfs.settled_fd_count(server.pid)
+    for n in range(20):
+        c = Client(server.address)
+        c.send(b"client %d resets\n" % n + b"z" * 100_000)  # some answers owed, a line unread
+        c.reset()
+    released = procfs.wait_until(lambda: not server.alive() or (
+        procfs.open_fds(server.pid) <= baseline and not procfs.children(server.pid)), 5)
+    alive_for_this_rule(server, "its clients reset their connections")
+    assert released, procfs.unreleased(server.pid, baseline, "20 clients reset their connections")
 
 
 # Addresses -------------------------------------------------------------------------------------
