@@ -32,6 +32,10 @@ def raw_response(body: bytes) -> bytes:
 PAGES = {
     "/": raw_response(b"<html>hello from the test server</html>\n"),
     "/big": raw_response(BODY_5_MIB),
+    # 10000 bytes in one write: they arrive in one recv(), more than stdio's 4096-byte buffer of
+    # stdout can take, so fwrite() writes them at once, and on /dev/full that write fails. A
+    # client that does not check fwrite() then loses them all and exits 0 (01's exercise 2).
+    "/ten-kb": raw_response(b"x" * 10000),
     "/empty": raw_response(b""),
     "/slow": raw_response(b"this page was sent a second after it was asked for\n"),
 }
@@ -179,7 +183,7 @@ def test_failure_to_write_stdout_is_an_error_not_silence(bin_dir, http_server):
     host, port = http_server.server_address[:2]
     with open("/dev/full", "wb") as full:  # every write fails with ENOSPC
         result = subprocess.run([str(program_path(bin_dir, PROGRAM)), "--port", str(port), host,
-                                 "/big"], stdout=full, stderr=subprocess.PIPE, timeout=30)
+                                 "/ten-kb"], stdout=full, stderr=subprocess.PIPE, timeout=30)
     assert result.returncode == 1
     assert b"write stdout: No space left on device" in result.stderr
 

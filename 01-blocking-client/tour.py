@@ -38,8 +38,8 @@ TEXT = {
     "zh-CN": {
         "run": "从 127.0.0.1:{port} 上的本地 HTTP 服务器获取一个页面……",
         "fetched": "{ms:.0f} 毫秒内取得 {bytes} 字节，与服务器发出的逐字节一致",
-        "block": "再换一个只接受连接、从不回答的服务器；客户端等在 recv() 里时，/proc 这样描述它：",
-        "server": "服务器：收到 '{request}'，不作回答",
+        "block": "再换一个只接受连接、从不响应的服务器；客户端等在 recv() 里时，/proc 这样描述它：",
+        "server": "服务器：收到 '{request}'，不作响应",
         "blocked": "状态 {state}，在 {call} 里睡了 {seconds:.1f} 秒：CPU {cpu:.0f}%，被唤醒 {switches} 次",
         "woken": "服务器关闭连接：recv() 返回 0，即 EOF；客户端以 {code} 退出，输出 {bytes} 字节",
         "pages": "三个页面，第一个晚一秒才发出；客户端先发出所有请求，再依次把每个套接字读到结束：",

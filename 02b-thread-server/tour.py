@@ -28,7 +28,7 @@ TEXT = {
         "row": "threads, memory and wakeups per client",
     },
     "zh-CN": {
-        "run": "十个客户端连上，各得到一次回答后保持空闲；服务器的 /proc/PID/status，连接前后对比：",
+        "run": "十个客户端连上，各得到一次应答后保持空闲；服务器的 /proc/PID/status，连接前后对比：",
         "alone": "没有客户端",
         "crowd": "{count} 个空闲客户端",
         "status": "{who}：Threads {Threads}，VmRSS {VmRSS} KiB，VmSize {VmSize} KiB",

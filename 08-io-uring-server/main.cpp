@@ -62,8 +62,8 @@ constexpr int fd_of(std::uint64_t data) { return static_cast<int>(data >> kOpBit
 // the buffers lent to the kernel and which operations are in flight. A connection is freed only
 // when nothing of it is in flight: the kernel may still be writing into `in` or reading `out`.
 struct Connection : common::Connection {
-  // What a recv in flight receives into: lent to the kernel even while the client is idle (the
-  // guide's exercise removes it). Not zeroed: a page is resident once the kernel writes to it.
+  // A recv in flight receives into it: lent to the kernel even while the client is idle (the
+  // guide's exercise removes it). Not zeroed: bar malloc's header, a page is resident once written.
   std::unique_ptr<char[]> in = std::make_unique_for_overwrite<char[]>(common::kMaxLine);
   std::vector<char> out;   // what the send in flight sends: a copy, since the protocol's may move
   bool receiving = false;  // a recv is in flight

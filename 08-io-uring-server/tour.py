@@ -29,7 +29,7 @@ TEXT = {
         "measured": "往返时间 {rtt:.0f} 微秒；{trips} 次往返：io_uring_enter {enters} 次，"
                     "recv/send/read/write {io} 次",
         "measured_ring": "往返时间 {rtt:.0f} 微秒；{trips} 次往返：提交 {submitted} 项，完成 {completed} 项",
-        "lesson": "要点：接收和发送由内核完成；服务器只在 io_uring_enter() 里提交请求、收取完成结果（{measured}）。",
+        "lesson": "要点：接收和发送由内核完成；服务器只在 io_uring_enter() 里提交请求、收取完成事件（{measured}）。",
         "row": "每次往返的系统调用",
     },
 }

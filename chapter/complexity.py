@@ -12,9 +12,11 @@ per-connection state: where it lives and each field, with the comment that says 
 Each main.cpp is parsed as the compiler sees it (C++20, the include flags of the libraries its
 description `needs`); a parse with an error stops the command. Per-connection state is then read
 from the syntax tree by three rules:
-- a container that grows (insert, emplace, push_back, ...) in a function on accept()'s path (one
-  that calls accept(), or one that such a function calls, at any depth) holds an element per
-  connection. Where it is declared says where it lives, a reference parameter standing for what
+- a container that grows (insert, emplace, push_back, ...) on a connection's path holds an
+  element per connection: in a function on accept()'s path (one that calls accept(), or one that
+  such a function calls, at any depth), or in one that serves a connection to its end (it calls
+  a function of common/ that keeps per-connection state, the third rule, or calls such a
+  function: 02c's worker(), which records the socket it serves). Where it is declared says where it lives, a reference parameter standing for what
   its callers pass (04's `connections`: a local of run()); a type of the stage's own that it
   holds (02b's Worker) is per-connection state;
 - a stage's per-connection type is the one it names `Connection`: its own struct (05's, which
@@ -136,7 +138,7 @@ TEXT = {
             "最后一列的说明是代码自己的注释，保留英文原文。"),
         "counting": (
             "*代码行* 指既非空行、也不只是注释的行（`#include` 行也算）；*总行数* "
-            "包括注释在内的所有行，因为在这里，每一课有很大一部分写在注释里。库的代码（libevent、C++ "
+            "包括注释在内的所有行，因为在这里，每个阶段要讲的内容有很大一部分写在注释里。库的代码（libevent、C++ "
             "标准库）不计入：bufferevent 的缓冲是 libevent 的代码，不是我们的。"),
         "glance": "## 一览",
         "glance_head": ("| 阶段 | `main.cpp`：代码行（总行数） | 所依赖的 `common/` 的代码行 | "

@@ -283,12 +283,15 @@ def place(declaration, kind: str, grown_by: str = "") -> Place:
     return Place(text, f"{kind}:{declaration.semantic_parent.spelling}", grown_by)
 
 
-def containers(functions: list, calls: dict, main: str, connection) -> tuple[list, list]:
-    """The containers that grow on accept()'s path, and the types of ours they hold."""
+def containers(functions: list, calls: dict, main: str, connection,
+               serving: list = ()) -> tuple[list, list]:
+    """The containers that grow on a connection's path, and the types of ours they hold: on
+    accept()'s path, or in `serving`, the functions that serve a connection to its end."""
     reach = [f for f in functions if any(c.spelling == "accept" for c in calls[f.hash])]
     for function in reach:  # who calls accept(), and whom they call, at any depth
         reach += [f for f in functions if f not in reach
                   and any(same(callee(c), f) for c in calls[function.hash])]
+    reach += [f for f in serving if f not in reach]
     places, kept, records = [], [], []
     for function in (f for f in functions if f in reach):
         for call in (c for c in calls[function.hash] if c.spelling in GROWS):
@@ -349,7 +352,18 @@ def read_stage(path: pathlib.Path, needs: tuple[str, ...] = (), kind: str = "ser
     functions = [c for c in cursors if c.kind in FUNCTIONS and c.is_definition()]
     calls = {f.hash: [c for c in f.walk_preorder() if c.kind == K.CALL_EXPR] for f in functions}
     declaration, connection = named_connection(cursors)
-    places, records = containers(functions, calls, main, connection)
+    held, found = [], {}  # the state of common/'s functions that the stage's functions call
+    for f, c in ((f, c) for f in functions for c in calls[f.hash]):
+        found.update({v.hash: (f, v) for v in common_locals(c.referenced, needs)
+                      if v.hash not in found})
+    # The functions that serve a connection to its end: those that call such a function of
+    # common/, and those that call them, up to one that nothing of the stage calls (a thread's).
+    serving = [f for f, _ in found.values()]
+    for function in serving:
+        serving += [g for g in functions if g not in serving and not any(
+            c.spelling == "accept" for c in calls[g.hash])
+            and any(same(callee(c), function) for c in calls[g.hash])]
+    places, records = containers(functions, calls, main, connection, serving)
     for c in cursors:  # a Connection on a function's stack: not a reference, not a pointer
         if c.kind in (K.VAR_DECL, K.PARM_DECL) and c.semantic_parent.kind in FUNCTIONS \
                 and c.semantic_parent.is_definition() \
@@ -357,10 +371,6 @@ def read_stage(path: pathlib.Path, needs: tuple[str, ...] = (), kind: str = "ser
                 and same(record(c.type.get_canonical()), connection):
             places.append(place(c, "stack"))
             records += [connection] if connection not in records else []
-    held, found = [], {}  # the state of common/'s functions that the stage's functions call
-    for f, c in ((f, c) for f in functions for c in calls[f.hash]):
-        found.update({v.hash: (f, v) for v in common_locals(c.referenced, needs)
-                      if v.hash not in found})
     for function, v in found.values():
         owner = qualified(v.semantic_parent)
         places.append(Place(f"{written(v)} {v.spelling}", f"stack:{owner}", "",

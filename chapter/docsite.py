@@ -46,7 +46,13 @@ SOURCES = [*stage_files("main.cpp"),
            *sorted(str(p.relative_to(REPO)) for p in REPO.glob("common/*.hpp"))]
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
+CODE_ELEMENT = re.compile(r"<code>.*?</code>")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
+# *emphasis*: an asterisk that opens (not followed by white space) and one that closes (not
+# preceded by it), not inside an ASCII word (a*b*c, test_*.py) and not escaped. Unlike
+# Markdown's rule, a CJK character may stand right outside either one: Chinese has no spaces
+# between words, so 是*阻塞*的 is emphasis too, which Doxygen's Markdown does not see.
+EMPHASIS = re.compile(r"(?<![A-Za-z0-9_*\\])\*(?![\s*])([^*\n]+?)(?<![\s\\])\*(?![A-Za-z0-9_*])")
 
 
 def doxygen_code(match: re.Match) -> str:
@@ -61,9 +67,26 @@ def doxygen_code(match: re.Match) -> str:
     return f"<code>{text}</code>"
 
 
+def emphasis(line: str) -> str:
+    """Bold and emphasis of one line as HTML, <b> and <em>, leaving its <code> elements alone.
+    Doxygen's Markdown bold stops at a tag, and its emphasis needs a word boundary (a space or
+    punctuation) outside each asterisk, which Chinese text does not have: *阻塞* in 是*阻塞*的
+    would stay two literal asterisks. Emphasis inside ASCII double quotes is left as it is:
+    Doxygen shows a tag there as text."""
+    codes = CODE_ELEMENT.findall(line)
+    line = BOLD.sub(r"<b>\1</b>", CODE_ELEMENT.sub("\ue000", line))
+
+    def em(match: re.Match) -> str:
+        quoted = line.count('"', 0, match.start()) % 2
+        return match.group() if quoted else f"<em>{match.group(1)}</em>"
+
+    line = EMPHASIS.sub(em, line)
+    return re.sub("\ue000", lambda _: codes.pop(0), line)
+
+
 def doxygen_markdown(text: str) -> str:
     """Rewrites `text` for Doxygen, leaving fenced code blocks as they are: inline code spans
-    become <code> elements, bold becomes <b> (Doxygen's Markdown bold stops at a tag), and
+    become <code> elements, bold and emphasis become <b> and <em> (see emphasis()), and
     headings lose their backticks (a heading is also the page's title in the navigation tree,
     which shows tags as text)."""
     out, fenced = [], False
@@ -76,7 +99,7 @@ def doxygen_markdown(text: str) -> str:
         elif line.startswith("#"):
             out.append(line.replace("`", ""))
         else:
-            out.append(BOLD.sub(r"<b>\1</b>", CODE_SPAN.sub(doxygen_code, line)))
+            out.append(emphasis(CODE_SPAN.sub(doxygen_code, line)))
     return "".join(out)
 
 

@@ -1,4 +1,5 @@
-"""Chinese text uses Chinese punctuation: full-width in prose, half-width only inside code.
+"""Chinese text uses Chinese punctuation (full-width in prose, half-width only inside code), the
+glossary's terms rather than the renderings it rejects, and 倍 for a ratio.
 
 Checked: every *.zh-CN.md of the repository, docs/glossary.md (the rules only fire where Chinese
 is, so its English columns pass untouched) and the Chinese strings of the tour (chapter/tour.py,
@@ -42,10 +43,21 @@ A segment is flagged for:
 Each rule has good and bad examples below, so the check is itself tested; the last test runs it
 over the repository and lists every finding as path:line: rule: excerpt.
 
-The same texts are also checked for calques: word-for-word renderings of an English phrase that
-the project has replaced with the term of docs/glossary.md (CALQUES below, each with its
-replacement). Those are looked for everywhere in the text, code blocks included, since a Chinese
-comment in a shell example is read as prose too.
+The same texts are also checked for renderings the project has rejected, looked for verbatim
+everywhere in the text, code blocks included, since a Chinese comment in a shell example is read
+as prose too:
+
+- a glossary term's rejected renderings: docs/glossary.md gives each term one Chinese rendering,
+  and its last column ("Rejected · 不用") the renderings it replaced, separated by 、 (GLOSSARY
+  below reads them; that column of the glossary itself is of course not checked);
+- calques that are not a term: word-for-word renderings of an English phrase (CALQUES below,
+  each with what the texts say instead).
+
+And for a ratio written the English way: in the prose of a Chinese segment (not in a code span or
+a code block, and not in a table, where a column of figures keeps the results' notation), a
+number glued to × or x ("4.82×") is flagged: Chinese prose says 4.82 倍. Since docs/test_guides.py
+checks the ratios of the English texts (written ×) against the committed benchmark results, a
+test here checks that every ratio a Chinese text writes with 倍 is one its English twin writes.
 """
 from __future__ import annotations
 
@@ -279,7 +291,7 @@ GOOD = [
     "**E01.2**：出错时 stderr 上只有一行（`a: b: c`），退出状态非零。",
     "English only, (with parentheses): fine; and so on.",
     "`EPOLLIN|EPOLLOUT` 的一次 `MOD`；“就绪”模型",
-    "旁边有一千个时是 138 µs（9.16×），走的是 IPv6（而不是 IPv4）。",
+    "旁边有一千个时是 138 µs（9.16 倍），走的是 IPv6（而不是 IPv4）。",
 ]
 
 
@@ -306,49 +318,190 @@ def test_the_check_reads_markdown_segments_and_skips_code_blocks():
 
 # Calques the project has removed, each with what the Chinese texts say instead. A calque is
 # listed only where the string cannot be correct Chinese for something else: 固定 alone stays
-# allowed (固定大小的线程池, 固定缓冲区 are right), only its use for a test that "pins" a fix is not.
+# allowed (固定大小的线程池, 固定缓冲区 are right), and so do 饿 and 回答 (the glossary rejects only
+# the collocations that rendered "starve" and "answer"). A term's rejected renderings are not
+# here but in the glossary (GLOSSARY).
 CALQUES = {
-    # EOF (glossary): a read that returns 0. 文件结束 renders "end of file" word for word.
-    "文件结束": "读到 EOF, or 对端关闭 for what the peer did",
-    # A test "pins" a fix or a rule: in Chinese it 检验 it (ERRATA, the guides, the README).
-    "固定这个修正": "检验这项修正",
-    "固定这项修正": "检验这项修正",
-    "固定每项修正": "检验每项修正",
-    "所固定的": "所检验的",
-    "固定同一条规则": "检验同一条规则",
-    # watermark (glossary): 读高水位线 and 写低水位线, the names of the two thresholds 06 sets.
-    "读水位": "读高水位线",
-    "写水位": "写低水位线",
-    # level-triggered, edge-triggered, backpressure (glossary): one Chinese term each.
-    "电平触发": "水平触发",
-    "边沿触发": "边缘触发",
-    "反压": "背压",
+    # "What 02 got for free": not 白白 (in vain), but what separate processes give by nature.
+    "白白得到": "因为进程彼此独立而自然具备的",
+    # "A zombie in all but name".
+    "除了名字之外": "虽然不叫僵尸，实际上就是",
+    # "Creating a thread leaves the per-connection path".
+    "离开了每个连接": "每来一个连接不再需要创建线程",
+    # "io_uring_enter does both halves".
+    "兼做两半": "同时承担提交和等待两件事",
+    # "Every stage speaks one small protocol".
+    "讲同一个小协议": "遵守同一个协议",
+    # "Grades a folder of submissions".
+    "一文件夹的": "一个文件夹里的全部作业",
+    # evbuffer_drain() removes bytes from the front of a buffer.
+    "drain 掉": "删去",
+    "drain掉": "删去",
+    # "Its version of E02.8".
+    "它版本的": "相当于它的",
 }
 
+GLOSSARY = REPO / "docs" / "glossary.md"
+REJECTED_HEADER = "Rejected · 不用"
 
-def calques_in(text: str) -> list[tuple[int, str]]:
-    """(line number, counted from 1, calque) of every calque of CALQUES in `text`."""
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown table row, split on the pipes outside code spans."""
+    cells = CODE_SPAN.sub(lambda m: m.group().replace("|", "\ue001"), line.strip())
+    return [cell.strip().replace("\ue001", "|") for cell in cells.strip("|").split("|")]
+
+
+def glossary_rejections(text: str) -> dict[str, str]:
+    """rejected rendering -> the glossary's Chinese term, from the column REJECTED_HEADER of every
+    table of the glossary's text."""
+    rejections: dict[str, str] = {}
+    column = None
+    for line in text.splitlines():
+        if not line.lstrip().startswith("|"):
+            column = None
+            continue
+        cells = table_cells(line)
+        if column is None:
+            column = cells.index(REJECTED_HEADER) if REJECTED_HEADER in cells else -1
+        elif column >= 0 and len(cells) > column and not set(line) <= set("|-: "):
+            for rendering in filter(None, (r.strip() for r in cells[column].split("、"))):
+                rejections[rendering] = cells[1]
+    return rejections
+
+
+def without_rejections(text: str) -> str:
+    """The glossary's text with its column REJECTED_HEADER emptied: the one place where a rejected
+    rendering is written on purpose."""
+    out, column = [], None
+    for line in text.splitlines():
+        if line.lstrip().startswith("|"):
+            cells = table_cells(line)
+            if column is None:
+                column = cells.index(REJECTED_HEADER) if REJECTED_HEADER in cells else -1
+            elif column >= 0 and len(cells) > column:
+                cells[column] = ""
+                line = "| " + " | ".join(cells) + " |"
+        else:
+            column = None
+        out.append(line)
+    return "\n".join(out)
+
+
+# Every rejected string and what to say instead: the calques, then the glossary's renderings.
+REJECTED = {**CALQUES, **glossary_rejections(GLOSSARY.read_text(encoding="utf-8"))}
+
+
+def calques_in(text: str, rejected: dict[str, str] = REJECTED) -> list[tuple[int, str]]:
+    """(line number, counted from 1, rejected string) of every string of `rejected` in `text`, in
+    the order they appear."""
     return [(number, calque) for number, line in enumerate(text.splitlines(), start=1)
-            for calque in CALQUES if calque in line]
+            for _, calque in sorted((line.index(c), c) for c in rejected if c in line)]
+
+
+def test_the_glossary_is_read_for_rejected_renderings():
+    sample = ("intro | not a table\n\n"
+              "| English | 中文 | Definition | 释义 | Rejected · 不用 |\n|---|---|---|---|---|\n"
+              "| ready line | 监听提示行 | `a|b` x | y | 就绪行、启动提示行 |\n"
+              "| fork | fork | x | y |  |\n\n"
+              "| English | 中文 | Definition | 释义 |\n|---|---|---|---|\n| a | 甲 | x | 乙 |\n")
+    assert glossary_rejections(sample) == {"就绪行": "监听提示行", "启动提示行": "监听提示行"}
+    assert "就绪行" not in without_rejections(sample)
+    assert "`a|b` x" in without_rejections(sample)
+    # The glossary's own terms, each with the renderings it replaced.
+    assert REJECTED["电平触发"] == "水平触发" and REJECTED["弄丢唤醒"] == "丢失唤醒"
+    assert REJECTED["就绪行"] == "监听提示行" and REJECTED["完成通知"] == "完成事件"
 
 
 def test_the_calque_check_catches_a_planted_calque_and_leaves_correct_chinese_alone():
     planted = "第一行没问题。\n在 `nc` 里按 Ctrl-C：客户端读到文件结束，退出状态为 0。\n"
     assert calques_in(planted) == [(2, "文件结束")]
     assert calques_in("测试里所固定的规则；读水位线是 16384 字节") == [(1, "所固定的"), (1, "读水位")]
+    assert calques_in("08 先打印它的就绪行；02 靠独立的进程白白得到的东西") == [
+        (1, "就绪行"), (1, "白白得到")]
     correct = ("固定大小的线程池；悄悄丢弃字节的固定缓冲区；客户端读到 EOF；"
-               "读高水位线与写低水位线；检验每项修正的测试；水平触发与边缘触发；背压")
+               "读高水位线与写低水位线；检验每项修正的测试；水平触发与边缘触发；背压；"
+               "监听提示行；在途的 recv；丢失唤醒；这道题没有要回答的问题；线程池让客户端陷入饥饿")
     assert calques_in(correct) == []
 
 
-def test_no_chinese_text_uses_a_calque_the_glossary_replaces():
+def test_no_chinese_text_uses_a_calque_or_a_rendering_the_glossary_rejects():
     findings = []
     for path in chinese_markdown_files():
-        for number, calque in calques_in(path.read_text(encoding="utf-8")):
-            findings.append(f"{path.relative_to(REPO)}:{number}: {calque} (say {CALQUES[calque]})")
+        text = path.read_text(encoding="utf-8")
+        if path == GLOSSARY:
+            text = without_rejections(text)
+        for number, calque in calques_in(text):
+            findings.append(f"{path.relative_to(REPO)}:{number}: {calque} (say {REJECTED[calque]})")
     for key, value in tour_strings().items():
         for _, calque in calques_in(value):
-            findings.append(f"{key}: {calque} (say {CALQUES[calque]})")
+            findings.append(f"{key}: {calque} (say {REJECTED[calque]})")
+    assert not findings, "\n" + "\n".join(findings)
+
+
+RATIO = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[×x](?!\w)")
+TIMES = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*倍")
+
+
+def prose_segments(text: str) -> list[tuple[int, str]]:
+    """The segments of a Markdown text that are prose: not code blocks and not tables (each table
+    line is blanked, keeping the line numbers)."""
+    return markdown_segments("\n".join("" if line.lstrip().startswith("|") else line
+                                       for line in text.splitlines()))
+
+
+def ratios_in(text: str) -> list[tuple[int, str]]:
+    """(line, counted from 0 within `text`, excerpt) of every ratio written N× in the prose of a
+    Chinese segment of `text` (one segment)."""
+    prepared = prepare(text)
+    if not HAN.search(prepared):
+        return []
+    return [(prepared[:m.start()].count("\n"), m.group()) for m in RATIO.finditer(prepared)]
+
+
+def test_the_ratio_check_flags_chinese_prose_only():
+    assert [r for _, s in prose_segments("05 是它之前的 1.00×；04 是 4.82×。\n") for r in ratios_in(s)] \
+        == [(0, "1.00×"), (0, "4.82×")]
+    assert ratios_in("旁边有 1000 个时是 246 µs（7.29x）") == [(0, "7.29x")]
+    left_alone = ("04 是它之前的 4.82 倍，`0.5×` 在代码里。\n\n"
+                  "| 阶段 | 比值 |\n|---|---|\n| 04 | 4.82× |\n\n```\n9.9× 的输出\n```\n\n"
+                  "50 个连接 × 深度 16；0x80 是一个字节。\n\nThe English reaches 0.88×.\n")
+    assert [r for _, s in prose_segments(left_alone) for r in ratios_in(s)] == []
+
+
+def test_chinese_prose_writes_ratios_with_bei():
+    findings = []
+    for path in chinese_markdown_files():
+        for first, segment in prose_segments(path.read_text(encoding="utf-8")):
+            for line, ratio in ratios_in(segment):
+                findings.append(f"{path.relative_to(REPO)}:{first + line}: {ratio} "
+                                f"(say {ratio[:-1]} 倍)")
+    for key, value in tour_strings().items():
+        for _, ratio in ratios_in(PLACEHOLDER.sub("0", value)):
+            findings.append(f"{key}: {ratio} (say {ratio[:-1]} 倍)")
+    assert not findings, "\n" + "\n".join(findings)
+
+
+def twins() -> list[tuple[pathlib.Path, pathlib.Path]]:
+    """(Chinese text, its English twin) for every *.zh-CN.md that has one."""
+    pairs = [(p, p.with_name(p.name.replace(".zh-CN.md", ".md")))
+             for p in chinese_markdown_files() if p.name.endswith(".zh-CN.md")]
+    return [(chinese, english) for chinese, english in pairs if english.exists()]
+
+
+def test_every_ratio_a_chinese_text_writes_is_one_its_english_twin_writes():
+    findings, checked = [], 0
+    for chinese, english in twins():
+        written = {m.group(1) for _, s in markdown_segments(english.read_text(encoding="utf-8"))
+                   for m in RATIO.finditer(prepare(s))}
+        for first, segment in prose_segments(chinese.read_text(encoding="utf-8")):
+            prepared = prepare(segment)
+            for m in TIMES.finditer(prepared):
+                checked += 1
+                if m.group(1) not in written:
+                    line = first + prepared[:m.start()].count("\n")
+                    findings.append(f"{chinese.relative_to(REPO)}:{line}: {m.group()} "
+                                    f"(no {m.group(1)}× in {english.relative_to(REPO)})")
+    assert checked, "no ratio written with 倍 found: is TIMES still right?"
     assert not findings, "\n" + "\n".join(findings)
 
 
