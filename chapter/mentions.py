@@ -9,8 +9,10 @@ A file names a stage when its key (`04`, `02b`) stands as a word of its own, or 
 name appears, in one of two readings: in its code (comments and Python docstrings left out),
 and anywhere in it (comments too). The files counted are the repository's tracked code files
 outside the stage's directory; left out, as the issue counts: Markdown and docs/ (prose that
-explains the stages), committed results (bench/results/, docs/traces/) and recorded reports
-(tests/check/golden/), and the fuzzing corpus.
+explains the stages) and each stage's exercises.toml (its guide's exercises in the form that
+scripts/exercise runs: the guide's own commands, which name the stages the guide names),
+committed results (bench/results/, docs/traces/) and recorded reports (tests/check/golden/), and
+the fuzzing corpus.
 """
 from __future__ import annotations
 
@@ -30,8 +32,8 @@ LEFT_OUT = ("docs/", "bench/results/", "tests/check/golden/", "tests/fuzz/corpus
 def code_files(root: pathlib.Path) -> list[pathlib.Path]:
     tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                              cwd=root, capture_output=True, text=True, check=True).stdout.split()
-    return [root / f for f in tracked if not f.endswith(".md") and not f.startswith(LEFT_OUT)
-            and (root / f).is_file()]
+    return [root / f for f in tracked if not f.endswith((".md", "/exercises.toml"))
+            and not f.startswith(LEFT_OUT) and (root / f).is_file()]
 
 
 def without_comments(path: pathlib.Path, text: str) -> str:

@@ -459,11 +459,11 @@ def ratios_in(text: str) -> list[tuple[int, str]]:
 
 
 def test_the_ratio_check_flags_chinese_prose_only():
-    assert [r for _, s in prose_segments("05 是它之前的 1.00×；04 是 4.82×。\n") for r in ratios_in(s)] \
+    assert [r for _, s in prose_segments("甲是它之前的 1.00×；乙是 4.82×。\n") for r in ratios_in(s)] \
         == [(0, "1.00×"), (0, "4.82×")]
     assert ratios_in("旁边有 1000 个时是 246 µs（7.29x）") == [(0, "7.29x")]
-    left_alone = ("04 是它之前的 4.82 倍，`0.5×` 在代码里。\n\n"
-                  "| 阶段 | 比值 |\n|---|---|\n| 04 | 4.82× |\n\n```\n9.9× 的输出\n```\n\n"
+    left_alone = ("乙是它之前的 4.82 倍，`0.5×` 在代码里。\n\n"
+                  "| 阶段 | 比值 |\n|---|---|\n| 乙 | 4.82× |\n\n```\n9.9× 的输出\n```\n\n"
                   "50 个连接 × 深度 16；0x80 是一个字节。\n\nThe English reaches 0.88×.\n")
     assert [r for _, s in prose_segments(left_alone) for r in ratios_in(s)] == []
 
