@@ -124,7 +124,7 @@ void settle(Server& server, std::map<int, Connection>::iterator it) {
     }
     if (!conn.sending && !conn.out.empty()) submit_send(server, conn);
     // Backpressure: no new recv while the client is owed too much; a send completion resumes it.
-    const std::size_t owed = conn.protocol.pending_output().size() + conn.out.size();
+    const std::size_t owed = conn.protocol.owed() + conn.out.size();
     if (!conn.receiving && conn.protocol.wants_read() && owed < common::kMaxPendingOutput) {
       submit_recv(server, conn);
     }

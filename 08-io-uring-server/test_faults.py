@@ -1,6 +1,7 @@
-"""Faults injected into 08's ring calls. Whichever call fails, the server says why on stderr and
-exits 1 at once: it must not hang with operations still in flight (issue 17: ~Server waited in
-io_uring_enter() for the stop pipe's poll, which nothing had cancelled, until a signal came).
+"""Faults injected into the ring calls of 08 and of the other stages of its model (08b). Whichever
+call fails, the server says why on stderr and exits 1 at once: it must not hang with operations
+still in flight (issue 17: ~Server waited in io_uring_enter() for the stop pipe's poll, which
+nothing had cancelled, until a signal came).
 
 The fault comes from fail_submit.c, beside this file: an LD_PRELOAD shim that makes one call of
 liburing's io_uring_submit_and_wait() fail with -EIO, compiled here by the test itself."""
@@ -29,7 +30,8 @@ def fail_submit(tmp_path) -> pathlib.Path:
 
 @pytest.mark.rule(11)
 @pytest.mark.stage_specific(models=["completion"])
-def test_failing_ring_call_is_logged_and_the_server_exits_1_at_once(start_server, fail_submit):
+def test_failing_ring_call_is_logged_and_the_server_exits_1_at_once(start_server, target,
+                                                                    fail_submit):
     # The first io_uring_submit_and_wait() submits the stop pipe's poll and the accept, and
     # sleeps until a client connects; the second, which submits that client's recv and the next
     # accept, fails. Then every operation in flight (the stop pipe's poll among them) must be
@@ -47,5 +49,5 @@ def test_failing_ring_call_is_logged_and_the_server_exits_1_at_once(start_server
                         f"(hung with operations in flight?); its stderr:\n{server.stderr_tail()}")
         client.expect_closed_by_server(timeout=1)  # its connection went with the server
     assert server.returncode == 1, server.stderr_tail()
-    assert "08-io-uring-server: io_uring_submit_and_wait: Input/output error" in \
+    assert f"{target.stage.program}: io_uring_submit_and_wait: Input/output error" in \
         server.stderr().splitlines(), server.stderr_tail()

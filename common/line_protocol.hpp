@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <list>
 #include <span>
 #include <vector>
 
@@ -34,36 +35,59 @@ inline constexpr std::size_t kMaxPendingOutput = std::size_t{64} * 1024;
 ///                                 protocol.on_output_sent(n); }
 ///   if (protocol.finished())    { close(fd); }
 /// @endcode
+///
+/// A stage whose receives and sends the kernel performs on its own (08b, with io_uring's
+/// multishot receive) may be given input it did not ask for, and sends while more arrives: input
+/// given past the bound waits, unanswered, until the client has read; and the bytes of
+/// pending_output() stay where they are until on_output_sent(), so they need no copy of their own.
 class LineProtocol {
  public:
-  /// @brief Takes bytes received from the client; every line they complete is answered at once.
+  /// @brief Takes bytes received from the client; every line they complete is answered at once,
+  /// while wants_read(). Past that (given while !wants_read()), the bytes wait unanswered, in
+  /// order, each call's on its own, and are answered one call's worth at a time as
+  /// on_output_sent() brings what is owed below kMaxPendingOutput: give it reads of at most
+  /// kMaxLine bytes, and the bound of rule 5 holds all the same.
   /// @param bytes the received bytes, split anywhere: the answers never depend on the split.
   void on_input(std::span<const char> bytes);
 
   /// @brief The client will send nothing more: the pending partial line (if any) is answered,
-  /// without an added LF. Calling it again does nothing.
+  /// without an added LF, once any input still waiting has been. Calling it again does nothing.
   void on_end_of_input();
 
-  /// @brief The answers not yet sent, oldest first. Valid until the next call of a non-const
-  /// member function.
+  /// @brief The next answers to send, oldest first: all of owed(), or, when the buffer had to
+  /// grow while answers were owed, the older ones (send them, then ask again for the rest).
+  ///
+  /// The bytes stay where they are until the next on_output_sent(): on_input() and
+  /// on_end_of_input() never move them (a send in flight may be reading them). The span itself
+  /// is valid until the next call of a non-const member function.
   [[nodiscard]] std::span<const char> pending_output() const noexcept {
+    if (!older_.empty()) return std::span<const char>(older_).subspan(older_sent_);
     return {buffer_.data() + sent_, committed_ - sent_};
   }
 
-  /// @brief Marks the first @p n bytes of pending_output() as sent.
+  /// @brief Marks the first @p n bytes of pending_output() as sent; then answers input that was
+  /// waiting (see on_input()), while less than kMaxPendingOutput is owed.
   /// @param n at most pending_output().size(); more is a bug in the caller and aborts.
   void on_output_sent(std::size_t n);
 
-  /// @brief True while the client may still send and we owe it less than kMaxPendingOutput.
+  /// @brief How many answer bytes are owed in all: pending_output() and any answers after it.
+  [[nodiscard]] std::size_t owed() const noexcept {
+    return older_.size() - older_sent_ + committed_ - sent_;
+  }
+
+  /// @brief True while the client may still send, we owe it less than kMaxPendingOutput, and
+  /// no input is waiting.
   [[nodiscard]] bool wants_read() const noexcept {
-    return !input_ended_ && committed_ - sent_ < kMaxPendingOutput;
+    return !input_ended_ && unread_.empty() && owed() < kMaxPendingOutput;
   }
 
   /// @brief True while there are answers to send.
-  [[nodiscard]] bool wants_write() const noexcept { return committed_ > sent_; }
+  [[nodiscard]] bool wants_write() const noexcept { return owed() > 0; }
 
   /// @brief True once input has ended and everything owed has been sent: time to close.
-  [[nodiscard]] bool finished() const noexcept { return input_ended_ && !wants_write(); }
+  [[nodiscard]] bool finished() const noexcept {
+    return input_ended_ && unread_.empty() && !wants_write();
+  }
 
  private:
   // One buffer, three regions: [0, sent_) already sent; [sent_, committed_) answers waiting to be
@@ -71,8 +95,18 @@ class LineProtocol {
   std::vector<char> buffer_;
   std::size_t sent_ = 0;
   std::size_t committed_ = 0;
+  // Answers owed before buffer_ last had to grow, [older_sent_, size()) still to send: buffer_'s
+  // old storage, kept where it is (see make_room()). Empty when there are none.
+  std::vector<char> older_;
+  std::size_t older_sent_ = 0;
+  // Input given past the bound, each call's bytes apart, oldest first: none for a stage that
+  // reads only while wants_read().
+  std::list<std::vector<char>> unread_;
   bool input_ended_ = false;
 
+  void answer(std::span<const char> bytes);
+  void take_unread();
+  void make_room(std::size_t n);
   void end_line();
 };
 

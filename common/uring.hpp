@@ -1,15 +1,20 @@
 /// @file
-/// @brief An io_uring that keeps its own rules, for 08-io-uring-server: it hands out submission
-/// entries, counts the operations in flight, reaps completions, and is never torn down while
-/// the kernel still holds one of them.
+/// @brief An io_uring that keeps its own rules, for 08-io-uring-server and 08b-io-uring-native:
+/// it hands out submission entries, counts the operations in flight, reaps completions, and is
+/// never torn down while the kernel still holds one of them; and, for 08b, a ring of provided
+/// buffers that the kernel picks from only when data arrives.
 ///
-/// Only 08 includes this header; it links `common_uring`, which CMake builds on Linux when
-/// liburing is found.
+/// Only the io_uring stages include this header; they link `common_uring`, which CMake builds on
+/// Linux when liburing is found.
 #pragma once
 
 #include <liburing.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <initializer_list>
+#include <span>
+#include <string_view>
 
 namespace common {
 
@@ -83,6 +88,76 @@ class Ring {
 
   io_uring ring_{};
   unsigned in_flight_ = 0;
+};
+
+/// @brief Throws unless this kernel is Linux @p major.@p minor or later: for what the opcode
+/// probe of Ring cannot see, a flag of an operation the kernel has (multishot receive is
+/// IORING_OP_RECV with `IORING_RECV_MULTISHOT`, Linux 6.0; an older kernel fails each such
+/// receive with EINVAL, one connection at a time, instead of refusing to start).
+/// @param major,minor the first Linux version that has it, e.g. 6 and 0.
+/// @param feature what needs it, for the message, e.g. `multishot receive`.
+/// @throws std::runtime_error `io_uring: this kernel (5.15.0) lacks multishot receive (Linux
+/// 6.0)`.
+void require_linux(unsigned major, unsigned minor, std::string_view feature);
+
+/// @brief A ring of provided buffers (Linux 5.19), registered with a Ring: buffers lent to the
+/// kernel all at once, from which it picks one only when data arrives for a receive that asks
+/// for one (`IOSQE_BUFFER_SELECT`, and group() in the submission's `buf_group`). The completion
+/// says which (bytes() reads it); that buffer is the program's until give_back() returns it.
+/// When none is left, such a receive fails with ENOBUFS (a multishot one ends).
+///
+/// One anonymous mapping holds the ring (page-aligned, as the kernel requires: its entries,
+/// count() rounded up to a power of two) and then the buffers, whose pages become resident only
+/// once the kernel writes into them. liburing 2.3 (Debian 12) has no io_uring_setup_buf_ring(),
+/// so the constructor does its work: mmap(), io_uring_register_buf_ring(),
+/// io_uring_buf_ring_init(), then io_uring_buf_ring_add() for each buffer and one
+/// io_uring_buf_ring_advance().
+///
+/// Declare it after its Ring, so that it goes first: the destructor checks (COMMON_ASSERT, in
+/// every build type) that the Ring has no operation in flight that might still pick a buffer,
+/// then unregisters the ring and unmaps it.
+class BufferRing {
+ public:
+  /// @brief Maps, registers and fills a ring of @p count buffers of @p size bytes each.
+  /// @param ring the Ring it is registered with; it must outlive this BufferRing.
+  /// @param count buffers, 1 to 32768.
+  /// @param size bytes in each, the most one completion can bring.
+  /// @param group the buffer group id that receives name to pick from it.
+  /// @throws std::runtime_error `io_uring_register_buf_ring: Invalid argument (buffer rings need
+  /// Linux 5.19)` on a kernel without them; std::system_error if mmap() or the registration
+  /// fails otherwise.
+  BufferRing(Ring& ring, unsigned count, std::size_t size, std::uint16_t group);
+  /// @brief Aborts if the Ring has an operation in flight (see the class); else unregisters the
+  /// ring and unmaps the buffers, logging (never throwing) if either fails.
+  ~BufferRing();
+  BufferRing(const BufferRing&) = delete;
+  BufferRing& operator=(const BufferRing&) = delete;
+
+  /// @brief The group id a receive names in its submission's `buf_group`.
+  [[nodiscard]] std::uint16_t group() const noexcept { return group_; }
+
+  /// @brief The bytes that the receive whose completion is @p cqe brought: `cqe.res` of them, in
+  /// the buffer the kernel picked, which the completion names (`IORING_CQE_F_BUFFER` set, the id
+  /// in `cqe.flags >> IORING_CQE_BUFFER_SHIFT`); none if it picked none or brought nothing.
+  /// Valid until give_back(@p cqe).
+  [[nodiscard]] std::span<const char> bytes(const io_uring_cqe& cqe) const;
+
+  /// @brief Gives the buffer @p cqe names, if any, back to the kernel, to be picked again, at once
+  /// (io_uring_buf_ring_add(), io_uring_buf_ring_advance()). A completion that brought nothing
+  /// (end of input, an error) may name one too. Call it once per completion: a buffer given back
+  /// twice would be picked for two receives at once.
+  void give_back(const io_uring_cqe& cqe);
+
+ private:
+  Ring& ring_;
+  unsigned count_;
+  std::size_t size_;
+  std::uint16_t group_;
+  unsigned entries_;                          // count_ rounded up to a power of two
+  std::size_t mapped_;                        // the ring's entries (whole pages), the buffers
+  void* mapping_ = nullptr;                   // all of it
+  io_uring_buf_ring* buffer_ring_ = nullptr;  // its start
+  char* buffers_ = nullptr;                   // after the ring's pages
 };
 
 template <typename Handle>

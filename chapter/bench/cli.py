@@ -68,6 +68,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=None,
                     help="run the whole plan this many times (default 3, 1 with --quick); "
                     "the report takes each point's median round")
+    ap.add_argument("--connections", default=None,
+                    help="comma-separated connection counts of W2's points (default "
+                    "1,10,50,100,1000; 1,50 with --quick), e.g. 10,100,1000,5000")
     ap.add_argument("--report-only", action="store_true",
                     help="do not measure: re-render the report from the saved JSON of --name")
     # Hidden, for testing the failure path: --program-override ID=PROGRAM runs PROGRAM in the
@@ -85,7 +88,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.workloads = {names[w] for w in chosen}
     if args.rounds is not None and args.rounds < 1:
         ap.error("--rounds must be at least 1")
-    subset = set(args.stages) != set(ids) or args.workloads != set(names.values())
+    if args.connections is not None:
+        try:
+            args.connections = tuple(int(c) for c in args.connections.split(","))
+        except ValueError:
+            args.connections = ()
+        if not args.connections or min(args.connections) < 1 or max(args.connections) > 10000:
+            ap.error("--connections takes counts from 1 to 10000, e.g. 10,100,1000,5000")
+    subset = (set(args.stages) != set(ids) or args.workloads != set(names.values())
+              or args.connections is not None)
     if args.name is None:
         args.name = "quick" if args.quick else ("partial" if subset else "full")
     if args.out is not None and not args.quick:
@@ -162,6 +173,8 @@ def main(argv: list[str]) -> int:
     if args.rounds is not None:
         sizes = dataclasses.replace(sizes, rounds=args.rounds)
     sizes = dataclasses.replace(sizes, w2_placements=W2_PLACEMENTS[args.placement])
+    if args.connections is not None:
+        sizes = dataclasses.replace(sizes, w2_connections=args.connections)
     ctx = Context(bin_dir=bin_dir, sizes=sizes, quick=args.quick, overrides=args.overrides,
                   not_built=missing_libraries)
     for stage in sorted(missing_libraries):

@@ -175,8 +175,10 @@ def run_loadgen(ctx: Context, server: ServerProcess, placement: str, args: list[
                                   f"{warmup:g} s: its window opened first")
         sleep_until(start + warmup)
         (cpu0, stat0), t0 = server_cpu(server.pid), time.monotonic()
+        loadgen0 = procfs.tree_cpu_seconds(proc.pid)  # taskset exec()s it: the same process
         sleep_until(start + warmup + duration)
         (cpu1, stat1), t1 = server_cpu(server.pid), time.monotonic()
+        loadgen1 = procfs.tree_cpu_seconds(proc.pid)
         rss = procfs.tree_rss_bytes(server.pid)
         if stop_after_window is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -201,6 +203,8 @@ def run_loadgen(ctx: Context, server: ServerProcess, placement: str, args: list[
     summary["server_cpu_seconds"] = round(cpu1 - cpu0, 4)
     summary["server_cpu_seconds_stat"] = round(stat1 - stat0, 3)
     summary["server_window_seconds"] = round(t1 - t0, 3)
+    # Which side was saturated: each one's CPU over the window (a pinned side has at most 1 s/s).
+    summary["loadgen_cpu_seconds"] = round(loadgen1 - loadgen0, 3)
     summary["server_rss_bytes"] = rss
     summary["exit_status"] = proc.returncode
     if stopped_early:

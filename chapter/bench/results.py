@@ -117,3 +117,17 @@ def p99(lg: dict | None) -> float | None:
 
 def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
+
+
+def sides_busy(lg: dict) -> str:
+    """` (0.98 / 0.61)`: the server's and loadgen's CPU-seconds per second of the window; empty
+    for a run that did not measure loadgen's."""
+    window = lg["server_window_seconds"]
+    if "loadgen_cpu_seconds" not in lg or not window:
+        return ""
+    return f" ({lg['server_cpu_seconds'] / window:.2f} / {lg['loadgen_cpu_seconds'] / window:.2f})"
+
+
+def cpu_per_million(lg: dict) -> float | None:
+    lines = lg["per_second"] * lg["server_window_seconds"]
+    return lg["server_cpu_seconds"] / lines * 1e6 if lines else None

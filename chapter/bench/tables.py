@@ -6,7 +6,7 @@ from chapter.bench import lineup
 from chapter.bench.formatting import (DASH, IMAGES, f_bytes, f_count, f_num, f_ratio, f_us,
                                       pool_of, status_cell, table, with_ratio)
 from chapter.bench.lineup import label
-from chapter.bench.results import Results, p50, p99, ratio
+from chapter.bench.results import Results, cpu_per_million, p50, p99, ratio, sides_busy
 from chapter.bench.sizes import W1_PLACEMENTS
 
 # The IO models whose servers run several processes or threads: only they can use both cores.
@@ -64,6 +64,7 @@ def section_w2(res: Results) -> str:
     conns = res.param_values("W2", "connections")
     depths = res.param_values("W2", "depth")
     rows, cpu_rows = [], []
+    sides = False  # whether loadgen's CPU was measured (runs before 08b's did not)
     reference = lineup.reference("W2")
     for pl, d in [(pl, d) for pl in res.w2_placements() for d in depths]:
         for stage in res.stages("W2"):
@@ -80,7 +81,8 @@ def section_w2(res: Results) -> str:
                 r = (ratio(lg["per_second"], ref and ref["per_second"])
                      if stage != reference else None)
                 row.append(with_ratio(f_count(lg["per_second"]), r))
-                cpu_row.append(f_num(cpu_per_million(lg)))
+                cpu_row.append(f_num(cpu_per_million(lg)) + sides_busy(lg))
+                sides = sides or bool(sides_busy(lg))
             rows.append(row)
             cpu_rows.append(cpu_row)
     header = ["stage", "placement", "depth", *[f"{c} conn." for c in conns]]
@@ -102,14 +104,14 @@ def section_w2(res: Results) -> str:
                if pinned else "pinned to one core, a server can have at most 1 CPU-s per "
                "second; unpinned, only a server of several processes or threads "
                f"({', '.join(lineup.keys_of(*SEVERAL_TASKS))}) can use both cores")
+            + ("; in brackets, each side's CPU-seconds per second of the window, server / "
+               "loadgen: a pinned side near 1.00 was saturated, as were both unpinned if they "
+               "add up to near 2.00" if sides else "")
             + "):\n\n"
             + table(header, cpu_rows, "llr" + "r" * len(conns))
             + f"\n\n![W2: throughput against connections](images/{IMAGES['W2']})\n")
 
 
-def cpu_per_million(lg: dict) -> float | None:
-    lines = lg["per_second"] * lg["server_window_seconds"]
-    return lg["server_cpu_seconds"] / lines * 1e6 if lines else None
 
 
 def section_w4(res: Results) -> str:

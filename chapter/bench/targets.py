@@ -34,7 +34,8 @@ from typing import Callable
 from chapter.bench import lineup
 from chapter.bench.formatting import f_bytes, f_count, f_num, f_ratio, f_us, table
 from chapter.bench.plan import WORKLOADS
-from chapter.bench.results import FLOOR_OF, Results, matches, p50, ratio
+from chapter.bench.results import (FLOOR_OF, Results, cpu_per_million, matches, p50, ratio,
+                                   sides_busy)
 
 COMPARISONS = {"at_least": (operator.ge, "at least"), "above": (operator.gt, "above"),
                "at_most": (operator.le, "within")}
@@ -196,7 +197,18 @@ def judge_at_point(res: Results, t: Target, pl: str | None) -> tuple[str, bool |
     if r is None:
         return not_measured(res, t), None
     where = f", {res.placement_name(pl)}" if pl else ""
-    return f"{f_ratio(r)}{t.names_reference} {versus(t, lg, ref, where)}", t.holds(r)
+    text = f"{f_ratio(r)}{t.names_reference} {versus(t, lg, ref, where)}"
+    if t.spec["measure"] == "lines/s":  # what each line cost, and which side was saturated
+        text += (f"; server CPU-s per million lines {f_num(cpu_per_million(lg))} vs "
+                 f"{f_num(cpu_per_million(ref))}" + (f"; CPU-s/s server / loadgen{sides_busy(lg)}"
+                                                      f" vs{sides_busy(ref)}" if sides_busy(lg)
+                                                      else ""))
+    each = round_ratios(res, t, params) if t.spec.get("rounds") else []
+    if len(each) > 1:
+        text += (f"; {COMPARISONS[t.comparison][1]} {t.threshold}× in "
+                 f"{sum(t.holds(x) for x in each)} of {len(each)} rounds: "
+                 + ", ".join(f_ratio(x) for x in each))
+    return text, t.holds(r)
 
 
 def judge_each(res: Results, t: Target, pl: str | None) -> tuple[str, bool | None]:

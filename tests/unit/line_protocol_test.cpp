@@ -18,10 +18,22 @@ using common::LineProtocol;
 
 // Takes everything the protocol has to send, as a client reading everything would.
 std::string drain(LineProtocol& protocol) {
-  const auto pending = protocol.pending_output();
-  std::string out(pending.begin(), pending.end());
-  protocol.on_output_sent(pending.size());
+  std::string out;
+  while (protocol.wants_write()) {
+    const auto pending = protocol.pending_output();
+    out.append(pending.begin(), pending.end());
+    protocol.on_output_sent(pending.size());
+  }
   return out;
+}
+
+// Sends the first @p n bytes owed, in as many pieces as pending_output() gives them.
+void send_owed(LineProtocol& protocol, std::size_t n) {
+  while (n > 0) {
+    const std::size_t piece = std::min(n, protocol.pending_output().size());
+    protocol.on_output_sent(piece);
+    n -= piece;
+  }
 }
 
 // Feeds `input` in the given chunks, draining after each, then optionally ends the input.
@@ -145,7 +157,14 @@ TEST(LineProtocol, RandomSplitsOfInputAndOutputAgreeWithTheReference) {
     while (at < input.size()) {
       const std::size_t n =
           std::min(input.size() - at, std::uniform_int_distribution<std::size_t>(1, 40000)(rng));
+      // As if a send of pending_output() were in flight: its bytes must not move meanwhile.
+      const auto in_flight = protocol.pending_output();
+      const std::string copy(in_flight.begin(), in_flight.end());
       protocol.on_input(std::string_view(input).substr(at, n));
+      ASSERT_EQ(std::string_view(in_flight.data(), in_flight.size()), copy) << "round " << round;
+      if (!copy.empty()) {
+        ASSERT_EQ(protocol.pending_output().data(), in_flight.data()) << "round " << round;
+      }
       at += n;
       // A client that reads only part of what is owed, each time.
       const auto pending = protocol.pending_output();
@@ -168,10 +187,10 @@ TEST(LineProtocol, StopsWantingInputWhileOwingTheBoundAndResumesWhenDrained) {
     fed += line.size() + 1;
     ASSERT_LE(fed, 2 * common::kMaxPendingOutput) << "never stopped wanting input";
   }
-  EXPECT_GE(protocol.pending_output().size(), common::kMaxPendingOutput);
-  EXPECT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + kMaxLine + 1);
+  EXPECT_GE(protocol.owed(), common::kMaxPendingOutput);
+  EXPECT_LT(protocol.owed(), common::kMaxPendingOutput + kMaxLine + 1);
   // One byte under the bound is enough: the protocol has no low-water mark of its own.
-  protocol.on_output_sent(protocol.pending_output().size() - (common::kMaxPendingOutput - 1));
+  send_owed(protocol, protocol.owed() - (common::kMaxPendingOutput - 1));
   EXPECT_TRUE(protocol.wants_read());
 }
 
@@ -200,18 +219,17 @@ TEST(LineProtocol, EndOfInputTwiceChangesNothing) {
 // pending, then a read of kMaxLine bytes that are all LFs.
 TEST(LineProtocol, OwesAtMostTheBoundPlusTwoLinesInTheWorstCase) {
   LineProtocol protocol;
-  while (protocol.pending_output().size() + 1024 < common::kMaxPendingOutput) {
+  while (protocol.owed() + 1024 < common::kMaxPendingOutput) {
     protocol.on_input(std::string(1023, 'o') + "\n");
   }
-  protocol.on_input(std::string(common::kMaxPendingOutput - 2 - protocol.pending_output().size(),
-                                'n') +
+  protocol.on_input(std::string(common::kMaxPendingOutput - 2 - protocol.owed(), 'n') +
                     "\n");  // last line ends 1 byte short of the bound
-  ASSERT_EQ(protocol.pending_output().size(), common::kMaxPendingOutput - 1);
+  ASSERT_EQ(protocol.owed(), common::kMaxPendingOutput - 1);
   ASSERT_TRUE(protocol.wants_read());
   protocol.on_input(std::string(kMaxLine - 1, 'p'));  // a partial line, not owed yet
   protocol.on_input(std::string(kMaxLine, '\n'));     // one read's worth of LFs
-  EXPECT_EQ(protocol.pending_output().size(), common::kMaxPendingOutput - 1 + 2 * kMaxLine - 1);
-  EXPECT_LE(protocol.pending_output().size(), common::kMaxPendingOutput + 2 * kMaxLine);
+  EXPECT_EQ(protocol.owed(), common::kMaxPendingOutput - 1 + 2 * kMaxLine - 1);
+  EXPECT_LE(protocol.owed(), common::kMaxPendingOutput + 2 * kMaxLine);
   EXPECT_FALSE(protocol.wants_read());
 }
 
@@ -221,8 +239,87 @@ TEST(LineProtocol, NeverOwesMoreThanTheBoundToASlowReader) {
   for (int i = 0; i < 100000; ++i) {
     if (protocol.wants_read()) protocol.on_input(line + "\n");
     protocol.on_output_sent(std::min<std::size_t>(protocol.pending_output().size(), 70));
-    ASSERT_LT(protocol.pending_output().size(), common::kMaxPendingOutput + 2 * kMaxLine + 1);
+    ASSERT_LT(protocol.owed(), common::kMaxPendingOutput + 2 * kMaxLine + 1);
   }
+}
+
+// A send in flight reads pending_output() where it is (08b hands it to io_uring): however much
+// input arrives meanwhile, and however often the buffer must grow for it, those bytes stay put.
+TEST(LineProtocol, PendingOutputStaysPutWhileInputArrives) {
+  const std::string first = "first\nsecond\nthird";
+  LineProtocol protocol;
+  protocol.on_input(first);
+  protocol.on_output_sent(2);  // a short send: the rest is in flight now
+  const auto in_flight = protocol.pending_output();
+  const std::string copy(in_flight.begin(), in_flight.end());
+  ASSERT_FALSE(copy.empty());
+  std::string more;
+  for (int i = 0; i < 400; ++i)
+    more += std::string(100, 'x') + "\n";
+  for (std::size_t at = 0; at < more.size(); at += 1000)
+    protocol.on_input(std::string_view(more).substr(at, 1000));
+  EXPECT_EQ(std::string_view(in_flight.data(), in_flight.size()), copy);
+  EXPECT_EQ(protocol.pending_output().data(), in_flight.data());
+  const std::string all = reference::answer(first + more, false);
+  EXPECT_EQ(protocol.owed(), all.size() - 2);
+  EXPECT_EQ(drain(protocol), all.substr(2));
+  EXPECT_EQ(protocol.owed(), 0U);
+}
+
+// When the buffer grows while answers are owed, pending_output() gives the older answers first
+// and the newer ones once those are sent: owed() counts both, and so does wants_read().
+TEST(LineProtocol, OwedCountsTheAnswersAfterPendingOutputToo) {
+  LineProtocol protocol;
+  protocol.on_input(std::string_view("ab\n"));
+  protocol.on_input(std::string(3 * kMaxLine, 'c'));
+  EXPECT_EQ(protocol.owed(), 3 + 3 * (kMaxLine + 1));
+  EXPECT_LE(protocol.pending_output().size(), protocol.owed());
+  EXPECT_EQ(drain(protocol), "no\n" + reference::answer(std::string(3 * kMaxLine, 'c'), false));
+}
+
+// A multishot receive (08b) does not wait to be asked: input may come while the protocol owes
+// the bound. It waits unanswered, and is answered one read at a time as the client reads, so
+// that what is owed never passes the bound.
+TEST(LineProtocol, InputPastTheBoundWaitsUnansweredUntilTheClientReads) {
+  LineProtocol protocol;
+  std::string input;
+  while (protocol.wants_read()) {
+    input += std::string(1023, 'a') + "\n";
+    protocol.on_input(std::string_view(input).substr(input.size() - 1024));
+  }
+  const std::size_t owed = protocol.owed();
+  std::string late;
+  for (int i = 0; i < 40; ++i)
+    late += std::string(kMaxLine - 1, 'b') + "\n";
+  for (std::size_t at = 0; at < late.size(); at += kMaxLine)
+    protocol.on_input(std::string_view(late).substr(at, kMaxLine));  // one read each
+  EXPECT_EQ(protocol.owed(), owed);                                  // nothing more answered yet
+  EXPECT_FALSE(protocol.wants_read());
+  std::string out;
+  while (protocol.wants_write()) {
+    const auto pending = protocol.pending_output();
+    const std::size_t n = std::min<std::size_t>(pending.size(), 1000);
+    out.append(pending.data(), n);
+    protocol.on_output_sent(n);
+    ASSERT_LE(protocol.owed(), common::kMaxPendingOutput + 2 * kMaxLine);
+  }
+  EXPECT_EQ(out, reference::answer(input + late, false));
+  EXPECT_TRUE(protocol.wants_read());
+}
+
+TEST(LineProtocol, EndOfInputAfterWaitingInputIsAnsweredAfterIt) {
+  LineProtocol protocol;
+  const std::string line = std::string(1023, 'c') + "\n";
+  std::string input;
+  while (protocol.wants_read()) {
+    protocol.on_input(line);
+    input += line;
+  }
+  protocol.on_input(std::string_view("abc\nde"));  // past the bound: waits
+  protocol.on_end_of_input();
+  EXPECT_FALSE(protocol.finished());
+  EXPECT_EQ(drain(protocol), reference::answer(input + "abc\nde", true));
+  EXPECT_TRUE(protocol.finished());
 }
 
 TEST(LineProtocolDeathTest, SendingMoreThanIsPendingIsABugThatAborts) {
