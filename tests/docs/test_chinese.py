@@ -416,7 +416,7 @@ def test_the_calque_check_catches_a_planted_calque_and_leaves_correct_chinese_al
     planted = "第一行没问题。\n在 `nc` 里按 Ctrl-C：客户端读到文件结束，退出状态为 0。\n"
     assert calques_in(planted) == [(2, "文件结束")]
     assert calques_in("测试里所固定的规则；读水位线是 16384 字节") == [(1, "所固定的"), (1, "读水位")]
-    assert calques_in("08 先打印它的就绪行；02 靠独立的进程白白得到的东西") == [
+    assert calques_in("服务器先打印它的就绪行；每个子进程靠独立的进程白白得到的东西") == [
         (1, "就绪行"), (1, "白白得到")]
     correct = ("固定大小的线程池；悄悄丢弃字节的固定缓冲区；客户端读到 EOF；"
                "读高水位线与写低水位线；检验每项修正的测试；水平触发与边缘触发；背压；"
